@@ -1,0 +1,45 @@
+"""The audit trail: one event for each change staff or the system makes."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from store.models import AuditEvent, Practice, utcnow
+
+SYSTEM_ACTOR = "system"
+
+
+def record_event(
+    practice: Practice | int,
+    actor: str,
+    action: str,
+    subject: Any,
+    detail: dict[str, Any] | str = "",
+    *,
+    now: datetime | None = None,
+) -> AuditEvent:
+    """Append an event saying who did ``action`` to ``subject``, and when."""
+    if isinstance(detail, dict):
+        detail = json.dumps(detail, default=str, sort_keys=True)
+
+    return AuditEvent.create(
+        practice=practice,
+        actor=actor or SYSTEM_ACTOR,
+        action=action,
+        subject_type=type(subject).__name__.lower(),
+        subject_id=subject.id,
+        detail=detail,
+        at=now or utcnow(),
+    )
+
+
+def events_for(practice: Practice | int, subject: Any) -> list[AuditEvent]:
+    """The subject's history, oldest first."""
+    return list(
+        AuditEvent.for_tenant(practice)
+        .where(
+            (AuditEvent.subject_type == type(subject).__name__.lower())
+            & (AuditEvent.subject_id == subject.id)
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
