@@ -1,0 +1,399 @@
+"""The daemon's side of a message's lifecycle: claim, then settle the outcome.
+
+Every transition out of ``sending`` is conditional on the row still being in
+``sending``, so two workers, or a worker and the reconciler, can never both
+settle one message.
+"""
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from peewee import Case
+
+from store import wakeups
+from store.audit import SYSTEM_ACTOR, record_event
+from store.db import database
+from store.models import (
+    ConsentRecord,
+    MessageStatus,
+    Practice,
+    ScheduledMessage,
+    SentMessage,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+
+def claim_message(message_id: int, now: datetime | None = None) -> ScheduledMessage | None:
+    """Move one due pending message to sending; None if it is not ours to send.
+
+    Exactly one caller wins a race for the same row.
+    """
+    now = now or utcnow()
+    token = uuid.uuid4().hex
+    with database.atomic():
+        claimed = (
+            ScheduledMessage.update(
+                status=MessageStatus.SENDING,
+                claimed_at=now,
+                claim_token=token,
+                attempts=ScheduledMessage.attempts + 1,
+                updated_at=now,
+            )
+            .where(
+                (ScheduledMessage.id == message_id)
+                & (ScheduledMessage.status == MessageStatus.PENDING)
+                & (ScheduledMessage.due_at <= now)
+            )
+            .execute()
+        )
+    if claimed != 1:
+        return None
+    return ScheduledMessage.get_by_id(message_id)
+
+
+def claim_due(
+    practice: Practice | int, now: datetime | None = None, limit: int = 100
+) -> list[ScheduledMessage]:
+    """Claim up to ``limit`` of the practice's due messages, oldest first.
+
+    One transaction for the batch keeps a large backlog from paying one
+    durable commit per row.
+    """
+    now = now or utcnow()
+    token = uuid.uuid4().hex
+    with database.atomic():
+        due_ids = [
+            row.id
+            for row in ScheduledMessage.for_tenant(practice)
+            .select(ScheduledMessage.id)
+            .where(
+                (ScheduledMessage.status == MessageStatus.PENDING)
+                & (ScheduledMessage.due_at <= now)
+            )
+            .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
+            .limit(limit)
+        ]
+        if not due_ids:
+            return []
+        ScheduledMessage.update(
+            status=MessageStatus.SENDING,
+            claimed_at=now,
+            claim_token=token,
+            attempts=ScheduledMessage.attempts + 1,
+            updated_at=now,
+        ).where(
+            ScheduledMessage.id.in_(due_ids)
+            & (ScheduledMessage.status == MessageStatus.PENDING)
+        ).execute()
+
+    return list(
+        ScheduledMessage.for_tenant(practice)
+        .where(ScheduledMessage.claim_token == token)
+        .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
+    )
+
+
+def mark_sent(
+    message: ScheduledMessage,
+    sent: SentMessage,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Mark a message sent and link the record of what went out.
+
+    Raises ValueError (CrossPracticeLink) when the record belongs to another
+    practice. Returns False, changing nothing, when the message is no longer
+    being sent by us.
+    """
+    now = now or utcnow()
+    message.sent_message = sent
+    message.check_same_practice()
+
+    changed = _settle(
+        message,
+        MessageStatus.SENT,
+        now=now,
+        sent_message=sent.id,
+        provider_sid=sent.provider_sid,
+        segments=sent.segments,
+        body=sent.body,
+        sent_at=sent.sent_at,
+        last_error_code="",
+        last_error="",
+    )
+    return changed
+
+
+def record_sent(
+    message: ScheduledMessage,
+    *,
+    body: str,
+    provider_sid: str,
+    segments: int | None,
+    encoding: str,
+    gateway: str,
+    consent: ConsentRecord | None,
+    now: datetime | None = None,
+) -> SentMessage | None:
+    """Store what the provider accepted and mark the message sent, at once.
+
+    Returns None, writing nothing, if another worker settled the row first.
+    """
+    now = now or utcnow()
+    with database.atomic():
+        if not _still_sending(message):
+            return None
+        sent = SentMessage.create(
+            practice=message.practice_id,
+            patient=message.patient_id,
+            to_number=message.to_number,
+            body=body,
+            provider_sid=provider_sid,
+            segments=segments,
+            encoding=encoding,
+            gateway=gateway,
+            consent=consent,
+            sent_at=now,
+        )
+        mark_sent(message, sent, now=now)
+        record_event(
+            message.practice_id,
+            SYSTEM_ACTOR,
+            "message.sent",
+            message,
+            {"provider_sid": provider_sid, "gateway": gateway},
+            now=now,
+        )
+    return sent
+
+
+def mark_failed(
+    message: ScheduledMessage, code: str, error: str, *, now: datetime | None = None
+) -> bool:
+    """The provider refused the message for good; staff may fix and retry."""
+    now = now or utcnow()
+    with database.atomic():
+        changed = _settle(
+            message,
+            MessageStatus.FAILED,
+            now=now,
+            failed_at=now,
+            last_error_code=code,
+            last_error=error,
+        )
+        if changed:
+            record_event(
+                message.practice_id,
+                SYSTEM_ACTOR,
+                "message.failed",
+                message,
+                {"code": code, "error": error},
+                now=now,
+            )
+    return changed
+
+
+def release_for_retry(
+    message: ScheduledMessage,
+    due_at: datetime,
+    code: str,
+    error: str,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Put a message back in the queue for another attempt at ``due_at``."""
+    return _back_to_pending(message, due_at, code, error, now=now, refund=False)
+
+
+def defer_message(
+    message: ScheduledMessage,
+    due_at: datetime,
+    reason: str,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Put a message back to wait until ``due_at`` without counting an attempt
+    (quiet hours, paused sending)."""
+    return _back_to_pending(message, due_at, "deferred", reason, now=now, refund=True)
+
+
+def mark_expired(
+    message: ScheduledMessage, reason: str, *, now: datetime | None = None
+) -> bool:
+    """Too late to be of use: the appointment started, or it is hours late."""
+    now = now or utcnow()
+    with database.atomic():
+        changed = _settle(
+            message,
+            MessageStatus.EXPIRED,
+            now=now,
+            expired_at=now,
+            attempts=_one_fewer_attempt(),
+            last_error_code="expired",
+            last_error=reason,
+        )
+        if changed:
+            record_event(
+                message.practice_id,
+                SYSTEM_ACTOR,
+                "message.expired",
+                message,
+                reason,
+                now=now,
+            )
+    return changed
+
+
+def cancel_without_consent(
+    message: ScheduledMessage, reason: str, *, now: datetime | None = None
+) -> bool:
+    """Consent was gone at send time: the message is not sent, and says why."""
+    now = now or utcnow()
+    with database.atomic():
+        changed = _settle(
+            message,
+            MessageStatus.CANCELLED,
+            now=now,
+            cancelled_at=now,
+            attempts=_one_fewer_attempt(),
+            last_error_code="no_consent",
+            last_error=reason,
+        )
+        if changed:
+            record_event(
+                message.practice_id,
+                SYSTEM_ACTOR,
+                "message.cancelled",
+                message,
+                reason,
+                now=now,
+            )
+    return changed
+
+
+def mark_unknown(
+    message: ScheduledMessage, reason: str, *, now: datetime | None = None
+) -> bool:
+    """Nobody can tell whether the provider took the message: staff decide."""
+    now = now or utcnow()
+    with database.atomic():
+        changed = _settle(
+            message,
+            MessageStatus.UNKNOWN,
+            now=now,
+            last_error_code="unknown",
+            last_error=reason,
+        )
+        if changed:
+            record_event(
+                message.practice_id,
+                SYSTEM_ACTOR,
+                "message.unknown",
+                message,
+                reason,
+                now=now,
+            )
+    return changed
+
+
+def note_in_doubt(
+    message: ScheduledMessage, code: str, error: str, *, now: datetime | None = None
+) -> bool:
+    """Leave the row in sending with the reason, for the reconciler to settle."""
+    now = now or utcnow()
+    updated = (
+        ScheduledMessage.update(last_error_code=code, last_error=error, updated_at=now)
+        .where(
+            (ScheduledMessage.id == message.id)
+            & (ScheduledMessage.status == MessageStatus.SENDING)
+        )
+        .execute()
+    )
+    return updated == 1
+
+
+def in_doubt(
+    practice: Practice | int, claimed_before: datetime, limit: int = 200
+) -> list[ScheduledMessage]:
+    """Messages stuck in sending since before ``claimed_before``: a crash, a
+    timeout or a dropped connection left their outcome open."""
+    return list(
+        ScheduledMessage.for_tenant(practice)
+        .where(
+            (ScheduledMessage.status == MessageStatus.SENDING)
+            & (ScheduledMessage.claimed_at < claimed_before)
+        )
+        .order_by(ScheduledMessage.claimed_at, ScheduledMessage.id)
+        .limit(limit)
+    )
+
+
+def _back_to_pending(
+    message: ScheduledMessage,
+    due_at: datetime,
+    code: str,
+    error: str,
+    *,
+    now: datetime | None,
+    refund: bool,
+) -> bool:
+    now = now or utcnow()
+    fields: dict[str, Any] = {
+        "due_at": due_at,
+        "last_error_code": code,
+        "last_error": error,
+        "version": ScheduledMessage.version + 1,
+        "claim_token": "",
+    }
+    if refund:
+        fields["attempts"] = _one_fewer_attempt()
+
+    with database.atomic():
+        changed = _settle(message, MessageStatus.PENDING, now=now, **fields)
+        if changed:
+            wakeups.notify(message.id, due_at)
+    return changed
+
+
+def _one_fewer_attempt() -> Case:
+    # The claim counted an attempt; a row put back without reaching the
+    # provider gets it back.
+    attempts = ScheduledMessage.attempts
+    return Case(None, ((attempts > 0, attempts - 1),), 0)
+
+
+def _still_sending(message: ScheduledMessage) -> bool:
+    status = (
+        ScheduledMessage.select(ScheduledMessage.status)
+        .where(ScheduledMessage.id == message.id)
+        .scalar()
+    )
+    return status == MessageStatus.SENDING
+
+
+def _settle(
+    message: ScheduledMessage, status: MessageStatus, *, now: datetime, **fields: Any
+) -> bool:
+    """Move the row out of sending, only if it is still in sending."""
+    updated = (
+        ScheduledMessage.update(status=status, updated_at=now, **fields)
+        .where(
+            (ScheduledMessage.id == message.id)
+            & (ScheduledMessage.status == MessageStatus.SENDING)
+        )
+        .execute()
+    )
+    if updated != 1:
+        log.warning(
+            "Message %s was no longer being sent; left it as it is", message.id
+        )
+        return False
+
+    fresh = ScheduledMessage.get_by_id(message.id)
+    message.__data__.update(fresh.__data__)
+    message._dirty.clear()
+    return True
