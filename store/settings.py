@@ -1,0 +1,761 @@
+"""Settings shared by every process, read once from config.toml and checked.
+
+``load_settings`` turns the file into frozen dataclasses or raises ConfigError
+naming the file, the [section] key and what is allowed. ``SETTINGS_DOC`` and
+``render_config_template`` describe every key from the same table, so the
+documentation cannot drift from what is accepted.
+"""
+
+import difflib
+import os
+import re
+import string
+import textwrap
+import tomllib
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import phonenumbers
+
+from store.errors import ConfigError
+from store.quiet import QuietHours, parse_quiet_hours
+from store.sms import MAX_BODY
+
+Backend = Literal["auto", "twilio", "outbox"]
+
+DEFAULT_QUIET_HOURS = QuietHours(time(21, 0), time(8, 0))
+DEFAULT_TEMPLATE = (
+    "Hi {first_name}, this is a reminder of your appointment with {provider} "
+    "at {practice} on {date} at {time}. Reply STOP to opt out."
+)
+TEMPLATE_PLACEHOLDERS = ("first_name", "practice", "provider", "date", "time")
+
+# Replies that carriers, not the practice, act on: a patient who answers with
+# one of these is unsubscribed from every text, silently. STOP is left out on
+# purpose: "Reply STOP to opt out" is the wording carriers expect.
+CARRIER_KEYWORDS = ("CANCEL", "END", "QUIT", "UNSUBSCRIBE", "STOPALL")
+_KEYWORD = re.compile(r"\b(" + "|".join(CARRIER_KEYWORDS) + r")\b", re.IGNORECASE)
+
+SECRET_KEYS = ("account_sid", "auth_token", "api_key", "api_secret")
+MAX_OFFSET = timedelta(days=7)
+
+_DURATION = re.compile(r"(?:\d+[smhd])+")
+_DURATION_PART = re.compile(r"(\d+)([smhd])")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_HINT = "a duration like '90s', '15m', '2h', '1d' or '1h30m'"
+
+
+@dataclass(frozen=True)
+class PracticeSettings:
+    """Who the practice is; unset values fall back to the practice's record."""
+
+    name: str | None = None
+    timezone: str | None = None
+    region: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class SmsSettings:
+    """How texts leave: the gateway, the sender and Twilio's credentials.
+
+    The credential fields (``SECRET_KEYS``) never appear in repr or str.
+    """
+
+    backend: Backend = "auto"
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    api_base: str = "https://api.twilio.com"
+    account_sid: str | None = None
+    auth_token: str | None = None
+    api_key: str | None = None
+    api_secret: str | None = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={'<hidden>' if value and name in SECRET_KEYS else repr(value)}"
+            for name, value in vars(self).items()
+        )
+        return f"SmsSettings({shown})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class SendingSettings:
+    """How the daemon sends: quiet hours, retries, timeouts and batch sizes."""
+
+    quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+    max_lateness: timedelta = timedelta(hours=6)
+    max_attempts: int = 5
+    retry_backoff: timedelta = timedelta(seconds=30)
+    reconcile_after: timedelta = timedelta(minutes=2)
+    timeout: timedelta = timedelta(seconds=15)
+    concurrency: int = 4
+    sweep_batch: int = 500
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    """When appointment reminders go out, longest offset first, and their text."""
+
+    offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
+    min_lead: timedelta = timedelta(hours=1)
+    template: str = DEFAULT_TEMPLATE
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, grouped as in config.toml."""
+
+    practice: PracticeSettings = field(default_factory=PracticeSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    sending: SendingSettings = field(default_factory=SendingSettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+
+    @classmethod
+    def default(cls) -> "Settings":
+        """Every setting at its default, as when config.toml does not exist."""
+        return cls()
+
+
+# Durations
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read '90s', '15m', '2h', '1d' or a mix like '1h30m' into a timedelta.
+
+    Spaces and upper case are allowed. Raises ValueError saying the accepted
+    form for anything else, including negative or fractional numbers.
+    """
+    compact = re.sub(r"\s+", "", text).lower() if isinstance(text, str) else ""
+    if not _DURATION.fullmatch(compact):
+        raise ValueError(f"expected {_DURATION_HINT}, got {text!r}")
+
+    seconds = sum(
+        int(number) * _UNIT_SECONDS[unit]
+        for number, unit in _DURATION_PART.findall(compact)
+    )
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"{text!r} is far too long a duration") from None
+
+
+def format_duration(span: timedelta) -> str:
+    """Write a duration the way config.toml takes it: '2h', '1h30m', '2d'.
+
+    Whole seconds only; a fraction is dropped. ``parse_duration`` reads the
+    result back to the same value. Raises ValueError for a negative span.
+    """
+    return "".join(f"{n}{unit}" for n, unit in _split(span, "d", "h", "m", "s"))
+
+
+def describe_duration(span: timedelta) -> str:
+    """Write a duration for staff: '24 h', '1 h 30 min', '45 s', '2 d'.
+
+    Raises ValueError for a negative span.
+    """
+    parts = _split(span, "d", "h", "min", "s")
+    return " ".join(f"{n} {unit}" for n, unit in parts)
+
+
+def _split(span: timedelta, *units: str) -> list[tuple[int, str]]:
+    """Break a span into days (only past 48 hours), hours, minutes, seconds."""
+    seconds = int(span.total_seconds())
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative, got {span}")
+    if seconds == 0:
+        return [(0, units[3])]
+
+    days = seconds // 86400 if seconds >= 2 * 86400 and seconds % 86400 == 0 else 0
+    seconds -= days * 86400
+    counts = (days, seconds // 3600, seconds % 3600 // 60, seconds % 60)
+    return [(n, unit) for n, unit in zip(counts, units, strict=True) if n]
+
+
+# Checks for each kind of value. Each returns the value to keep or raises
+# ValueError with the rest of the sentence "[section] key ...".
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:60] + "…")
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
+
+
+def _text(value: Any, what: str, longest: int, lines: bool = False) -> str | None:
+    if not isinstance(value, str):
+        raise ValueError(f"must be {what} in quotes, got {_shown(value)}")
+    value = value.strip()
+    printable = value.replace("\n", "") if lines else value
+    if len(value) > longest or not printable.isprintable():
+        where = "" if lines else " on one line"
+        raise ValueError(
+            f"must be {what}{where}, at most {longest} characters, got {_shown(value)}"
+        )
+    return value or None
+
+
+def _name(value: Any) -> str | None:
+    return _text(value, "the practice's name", 100)
+
+
+def _timezone(value: Any) -> str | None:
+    zone = _text(value, "a time zone name", 64)
+    if zone is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        near = difflib.get_close_matches(zone, zoneinfo.available_timezones(), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ValueError(
+            "must be an IANA time zone such as 'America/New_York' or "
+            f"'Europe/London', got {_shown(zone)}{hint}"
+        ) from None
+    return zone
+
+
+def _region(value: Any) -> str | None:
+    region = _text(value, "a region code", 3)
+    if region is None:
+        return None
+    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            "must be a two-letter region code such as 'US', 'GB' or 'AU', "
+            f"got {_shown(region)}"
+        )
+    return region.upper()
+
+
+def _whole(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                f"must be a whole number from {low} to {high}, got {_shown(value)}"
+            )
+        if not low <= value <= high:
+            raise ValueError(
+                f"must be a whole number from {low} to {high}, got {value}"
+            )
+        return value
+
+    return check
+
+
+def _backend(value: Any) -> str:
+    if value not in ("auto", "twilio", "outbox"):
+        raise ValueError(
+            f"must be one of 'auto', 'twilio' or 'outbox', got {_shown(value)}"
+        )
+    return value
+
+
+def _from_number(value: Any) -> str | None:
+    number = _text(value, "a phone number", 20)
+    if number is not None and not re.fullmatch(r"\+[1-9]\d{6,14}", number):
+        raise ValueError(
+            "must be a phone number in E.164 form, '+' then country code and "
+            f"number with no spaces, such as '+15005550006', got {_shown(number)}"
+        )
+    return number
+
+
+def _sid(prefix: str, what: str, secret: bool) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        sid = _secret(value) if secret else _text(value, what, 64)
+        if sid is not None and not sid.startswith(prefix):
+            got = "a value" if secret else _shown(sid)
+            raise ValueError(
+                f"must be {what}, which starts with '{prefix}', got {got} that does not"
+            )
+        return sid
+
+    return check
+
+
+def _secret(value: Any) -> str | None:
+    # The value itself is never quoted back: error messages reach logs.
+    if not isinstance(value, str):
+        raise ValueError("must be text in quotes")
+    value = value.strip()
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValueError("must be a single word with no spaces; check the copy")
+    return value or None
+
+
+def _api_base(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(
+        r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()
+    ):
+        raise ValueError(
+            f"must be a web address starting with https://, got {_shown(value)}"
+        )
+    return value.strip().rstrip("/")
+
+
+def _quiet_hours(value: Any) -> QuietHours | None:
+    try:
+        return parse_quiet_hours(value if isinstance(value, str) else "?")
+    except ValueError:
+        raise ValueError(
+            "must be a 24-hour range like '21:00-08:00', with different start "
+            f"and end, or '' for no quiet hours, got {_shown(value)}"
+        ) from None
+
+
+def _duration(low: timedelta, high: timedelta) -> Callable[[Any], timedelta]:
+    allowed = f"from {format_duration(low)} to {format_duration(high)}"
+
+    def check(value: Any) -> timedelta:
+        try:
+            span = parse_duration(value)
+        except ValueError:
+            raise ValueError(
+                f"must be {_DURATION_HINT}, {allowed}, got {_shown(value)}"
+            ) from None
+        if not low <= span <= high:
+            raise ValueError(f"must be {allowed}, got {_shown(value)}")
+        return span
+
+    return check
+
+
+def _offsets(value: Any) -> tuple[timedelta, ...]:
+    if not isinstance(value, list):
+        raise ValueError(
+            f'must be a list of durations like ["24h", "2h"], got {_shown(value)}'
+        )
+
+    spans: list[timedelta] = []
+    for item in value:
+        try:
+            span = parse_duration(item)
+        except ValueError:
+            raise ValueError(
+                f"must list durations like '24h' or '2h', got {_shown(item)}"
+            ) from None
+        if not timedelta(0) < span <= MAX_OFFSET:
+            raise ValueError(
+                f"must each be more than 0 and at most 7d, got {_shown(item)}"
+            )
+        if span in spans:
+            raise ValueError(
+                f"lists {describe_duration(span)} twice; each offset must be unique"
+            )
+        spans.append(span)
+
+    return tuple(sorted(spans, reverse=True))
+
+
+def _template(value: Any) -> str:
+    template = _text(value, "the reminder text", MAX_BODY, lines=True)
+    if template is None:
+        raise ValueError("must not be empty")
+
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError:
+        raise ValueError(
+            "has a '{' or '}' that is not part of a placeholder; write {{ or }} "
+            "for a literal brace"
+        ) from None
+    allowed = ", ".join("{" + name + "}" for name in TEMPLATE_PLACEHOLDERS)
+    for _, name, spec, conversion in fields:
+        if name is not None and name not in TEMPLATE_PLACEHOLDERS:
+            raise ValueError(
+                f"uses {{{name}}}, which is not a placeholder; the placeholders "
+                f"are {allowed}"
+            )
+        if name is not None and (spec or conversion):
+            raise ValueError(f"must write {{{name}}} plainly, with no ':' or '!'")
+
+    keyword = _KEYWORD.search(template)
+    if keyword:
+        word = keyword.group(0)
+        raise ValueError(
+            f"contains {word!r}, a word carriers treat as an opt-out reply: a "
+            f"patient who texts {word.upper()} back is silently unsubscribed "
+            "from every text. Reword it (for example 'call us to reschedule') "
+            "and keep 'Reply STOP to opt out.'"
+        )
+    return template
+
+
+# The table of keys: every check, default and description lives here once.
+
+
+@dataclass(frozen=True)
+class _Key:
+    section: str
+    name: str
+    check: Callable[[Any], Any]
+    default: Any
+    doc: str
+    attr: str = ""
+
+
+_KEYS = (
+    _Key(
+        "practice",
+        "name",
+        _name,
+        "",
+        "The practice's name, used as {practice} in reminder texts "
+        "(default: unset, the name stored for the practice).",
+    ),
+    _Key(
+        "practice",
+        "timezone",
+        _timezone,
+        "",
+        "The practice's IANA time zone, such as America/New_York, used for "
+        "appointment times and quiet hours (default: unset, the practice's "
+        "stored zone).",
+    ),
+    _Key(
+        "practice",
+        "region",
+        _region,
+        "",
+        "Two-letter region code, such as US, for reading phone numbers typed "
+        "without a + country code (default: unset, the practice's stored region).",
+    ),
+    _Key(
+        "practice",
+        "id",
+        _whole(1, 2**31 - 1),
+        1,
+        "Which practice in the database this install serves, when one database "
+        "holds several (default: unset, the only practice).",
+    ),
+    _Key(
+        "sms",
+        "backend",
+        _backend,
+        "auto",
+        "Where texts go: 'twilio', 'outbox' (written to outbox.jsonl, nothing "
+        "sent) or 'auto', Twilio when credentials are set and the outbox "
+        "otherwise (default: auto).",
+    ),
+    _Key(
+        "sms",
+        "from",
+        _from_number,
+        "",
+        "The Twilio number texts come from, in E.164 form like +15005550006; "
+        "set this or messaging_service_sid (default: unset).",
+        attr="from_number",
+    ),
+    _Key(
+        "sms",
+        "messaging_service_sid",
+        _sid("MG", "a Messaging Service SID", secret=False),
+        "",
+        "A Twilio Messaging Service SID (MG...) to send through instead of one "
+        "from number (default: unset).",
+    ),
+    _Key(
+        "sms",
+        "api_base",
+        _api_base,
+        "https://api.twilio.com",
+        "The Twilio API address; change it only to point at a test server "
+        "(default: https://api.twilio.com).",
+    ),
+    _Key(
+        "sms",
+        "account_sid",
+        _sid("AC", "an Account SID", secret=True),
+        "",
+        "The Twilio Account SID (AC...); if any credential is in this file it "
+        "must be private, chmod 600 (default: unset).",
+    ),
+    _Key(
+        "sms",
+        "auth_token",
+        _secret,
+        "",
+        "The Twilio auth token; safer in a systemd credential than here, and "
+        "this file must be chmod 600 if it holds it (default: unset).",
+    ),
+    _Key(
+        "sms",
+        "api_key",
+        _sid("SK", "an API key SID", secret=True),
+        "",
+        "A Twilio API key SID (SK...) to use with api_secret instead of the "
+        "auth token (default: unset).",
+    ),
+    _Key(
+        "sms",
+        "api_secret",
+        _secret,
+        "",
+        "The secret of that API key; this file must be chmod 600 if it holds "
+        "it (default: unset).",
+    ),
+    _Key(
+        "sending",
+        "quiet_hours",
+        _quiet_hours,
+        "21:00-08:00",
+        "Practice-local hours when no text goes out, as start-end in 24-hour "
+        'time, or "" for none (default: 21:00-08:00).',
+    ),
+    _Key(
+        "sending",
+        "max_lateness",
+        _duration(timedelta(minutes=1), timedelta(days=7)),
+        "6h",
+        "How late after its time a text may still go out, say after an outage; "
+        "later ones expire unsent (default: 6h).",
+    ),
+    _Key(
+        "sending",
+        "max_attempts",
+        _whole(1, 20),
+        5,
+        "How many times to try a text before it is marked failed, 1 to 20 "
+        "(default: 5).",
+    ),
+    _Key(
+        "sending",
+        "retry_backoff",
+        _duration(timedelta(seconds=1), timedelta(hours=6)),
+        "30s",
+        "How long to wait before trying again after a temporary failure "
+        "(default: 30s).",
+    ),
+    _Key(
+        "sending",
+        "reconcile_after",
+        _duration(timedelta(seconds=10), timedelta(hours=6)),
+        "2m",
+        "How long a text may sit in 'sending' with no answer before the daemon "
+        "asks Twilio whether it went out (default: 2m).",
+    ),
+    _Key(
+        "sending",
+        "timeout",
+        _duration(timedelta(seconds=1), timedelta(minutes=5)),
+        "15s",
+        "How long to wait for Twilio to answer one request (default: 15s).",
+    ),
+    _Key(
+        "sending",
+        "concurrency",
+        _whole(1, 32),
+        4,
+        "How many texts the daemon sends at the same time, 1 to 32 (default: 4).",
+    ),
+    _Key(
+        "sending",
+        "sweep_batch",
+        _whole(1, 10000),
+        500,
+        "The most due texts one minute's sweep picks up, 1 to 10000 (default: 500).",
+    ),
+    _Key(
+        "reminders",
+        "offsets",
+        _offsets,
+        ["24h", "2h"],
+        "How long before an appointment each reminder goes out, each more "
+        'than 0 and at most 7d, [] for none (default: ["24h", "2h"]).',
+    ),
+    _Key(
+        "reminders",
+        "min_lead",
+        _duration(timedelta(0), timedelta(days=1)),
+        "1h",
+        "The least time before the appointment that a reminder moved past "
+        "quiet hours may still go out, else it goes the evening before "
+        "(default: 1h).",
+    ),
+    _Key(
+        "reminders",
+        "template",
+        _template,
+        DEFAULT_TEMPLATE,
+        "The reminder text with {first_name} {practice} {provider} {date} "
+        "{time}; it must not mention CANCEL, END, QUIT, UNSUBSCRIBE or STOPALL "
+        "(default: the text shown).",
+    ),
+)
+
+_SECTIONS = {
+    "practice": PracticeSettings,
+    "sms": SmsSettings,
+    "sending": SendingSettings,
+    "reminders": ReminderSettings,
+}
+
+SETTINGS_DOC: dict[str, str] = {f"{k.section}.{k.name}": k.doc for k in _KEYS}
+"""Every config.toml key, as 'section.key', with a one-sentence description."""
+
+
+# Loading
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and check config.toml; a missing file gives every default.
+
+    Raises ConfigError, naming the file and what is wrong, when the file
+    cannot be read, is not valid TOML (with the line), has an unknown section
+    or key, has a value outside what the key allows (naming [section] key and
+    the allowed values), or holds credentials while other users can read it.
+    Credential values never appear in a message.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            raw = handle.read()
+    except FileNotFoundError:
+        return Settings.default()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: is not UTF-8 text; save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: is not valid TOML: {exc}") from exc
+
+    _check_private(path, mode, data)
+    return _settings_from(data, str(path))
+
+
+def render_config_template(
+    name: str | None, timezone: str | None, region: str | None
+) -> str:
+    """Return a commented config.toml for a new practice.
+
+    The [practice] name, timezone and region are filled in; every other key
+    appears commented out with its default and its description. Raises
+    ConfigError if one of the three given values would not load.
+    """
+    given = {"name": name, "timezone": timezone, "region": region}
+    practice = _section_from(
+        "practice",
+        {key: value for key, value in given.items() if value is not None},
+        "config.toml",
+    )
+    lines = [
+        "# frontdesk settings.",
+        "#",
+        "# A line starting with '#' is a comment. To change a setting, remove",
+        "# the '#' in front of it and edit the value; a setting left commented",
+        "# out keeps the default shown. Times are the practice's local time.",
+        "# If you put Twilio credentials here, make the file private with",
+        "# 'chmod 600 config.toml', or frontdesk will refuse to start.",
+    ]
+
+    for section in _SECTIONS:
+        lines += ["", f"[{section}]"]
+        for key in _KEYS:
+            if key.section != section:
+                continue
+            lines += textwrap.wrap(
+                key.doc, 76, initial_indent="# ", subsequent_indent="# "
+            )
+            if section == "practice" and practice.get(key.name):
+                lines.append(f"{key.name} = {_toml(practice[key.name])}")
+            else:
+                lines.append(f"# {key.name} = {_toml(key.default)}")
+    text = "\n".join(lines) + "\n"
+
+    _settings_from(tomllib.loads(text), "config.toml")
+    return text
+
+
+def _check_private(path: Path, mode: int, data: dict[str, Any]) -> None:
+    sms = data.get("sms")
+    held = [k for k in SECRET_KEYS if isinstance(sms, dict) and sms.get(k)]
+    if held and os.name == "posix" and mode & 0o044:
+        raise ConfigError(
+            f"{path}: holds Twilio credentials ({', '.join(held)}) but other "
+            f"users can read it (mode {mode & 0o777:04o}). Run 'chmod 600 {path}' "
+            "so only its owner can, or move the credentials out of the file."
+        )
+
+
+def _settings_from(data: dict[str, Any], source: str) -> Settings:
+    sections: dict[str, Any] = {}
+    for section, table in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(
+                f"{source}: unknown {_what(table)} {section!r}"
+                f"{_suggest(section, _SECTIONS)}; the sections are "
+                + ", ".join(f"[{name}]" for name in _SECTIONS)
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{source}: {section!r} must be a section, written [{section}] "
+                "on its own line, with its settings below it"
+            )
+        sections[section] = _section_from(section, table, source)
+
+    return Settings(
+        **{
+            section: kind(**sections.get(section, {}))
+            for section, kind in _SECTIONS.items()
+        }
+    )
+
+
+def _section_from(section: str, table: dict[str, Any], source: str) -> dict[str, Any]:
+    keys = {key.name: key for key in _KEYS if key.section == section}
+    values: dict[str, Any] = {}
+    for name, value in table.items():
+        key = keys.get(name)
+        if key is None:
+            raise ConfigError(
+                f"{source}: [{section}] has unknown key {name!r}"
+                f"{_suggest(name, keys)}; the keys there are {', '.join(keys)}"
+            )
+        try:
+            checked = key.check(value)
+        except ValueError as exc:
+            # The check's own error holds nothing beyond this message.
+            raise ConfigError(f"{source}: [{section}] {name} {exc}") from None
+        values[key.attr or key.name] = checked
+    return values
+
+
+def _what(value: Any) -> str:
+    return "section" if isinstance(value, dict) else "top-level key"
+
+
+def _suggest(word: str, choices: Any) -> str:
+    near = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, str):
+        escaped = "".join(
+            "\\" + char
+            if char in '"\\'
+            else f"\\u{ord(char):04x}"
+            if ord(char) < 0x20 or ord(char) == 0x7F
+            else char
+            for char in value
+        )
+        return f'"{escaped}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return str(value)
