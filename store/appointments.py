@@ -4,7 +4,7 @@ Every change re-syncs the appointment's reminders in the same transaction.
 """
 
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from store.audit import record_event
@@ -113,6 +113,7 @@ def book_appointment(
     status = parse_status(status)
     _check_start(starts_at, status, now)
     _check_duration(duration_minutes)
+    starts_at = starts_at.astimezone(UTC)
 
     with database.atomic():
         patient = get_patient(practice, patient_id)
@@ -169,6 +170,7 @@ def update_appointment(
 
         if starts_at is not None and starts_at != appointment.starts_at:
             _check_start(starts_at, new_status, now)
+            starts_at = starts_at.astimezone(UTC)
             changes["starts_at"] = (
                 f"{appointment.starts_at.isoformat()} -> {starts_at.isoformat()}"
             )
@@ -241,9 +243,7 @@ def set_appointment_status(
 def get_appointment(practice: Practice | int, appointment_id: int) -> Appointment:
     """The appointment with this id in this practice; raises NotFound otherwise."""
     appointment = (
-        Appointment.for_tenant(practice)
-        .where(Appointment.id == appointment_id)
-        .first()
+        Appointment.for_tenant(practice).where(Appointment.id == appointment_id).first()
     )
     if appointment is None:
         raise NotFound(f"There is no appointment {appointment_id} in this practice.")

@@ -53,9 +53,7 @@ def latest_consent(
     """The newest consent record for the patient and channel, granted or not."""
     return (
         ConsentRecord.select()
-        .where(
-            (ConsentRecord.patient == patient) & (ConsentRecord.channel == channel)
-        )
+        .where((ConsentRecord.patient == patient) & (ConsentRecord.channel == channel))
         .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
         .first()
     )

@@ -54,9 +54,7 @@ def record_heartbeat(
         Heartbeat.pid: os.getpid(),
         Heartbeat.started_at: started_at,
     }
-    updated = (
-        Heartbeat.update(fields).where(Heartbeat.practice == practice).execute()
-    )
+    updated = Heartbeat.update(fields).where(Heartbeat.practice == practice).execute()
     if not updated:
         Heartbeat.insert({Heartbeat.practice: practice, **fields}).on_conflict(
             conflict_target=[Heartbeat.practice], update=fields

@@ -27,7 +27,9 @@ from store.models import (
 log = logging.getLogger(__name__)
 
 
-def claim_message(message_id: int, now: datetime | None = None) -> ScheduledMessage | None:
+def claim_message(
+    message_id: int, now: datetime | None = None
+) -> ScheduledMessage | None:
     """Move one due pending message to sending; None if it is not ours to send.
 
     Exactly one caller wins a race for the same row.
@@ -388,9 +390,7 @@ def _settle(
         .execute()
     )
     if updated != 1:
-        log.warning(
-            "Message %s was no longer being sent; left it as it is", message.id
-        )
+        log.warning("Message %s was no longer being sent; left it as it is", message.id)
         return False
 
     fresh = ScheduledMessage.get_by_id(message.id)

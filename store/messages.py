@@ -6,7 +6,7 @@ The daemon's side of the lifecycle (claiming and marking rows) lives in
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from store import wakeups
@@ -65,7 +65,7 @@ def check_due_time(at: datetime, now: datetime, *, field: str = "at") -> datetim
         raise InvalidInput(
             "That time is in the past; choose a time from now on.", field=field
         )
-    return max(at, now)
+    return max(at.astimezone(UTC), now)
 
 
 def schedule_message(

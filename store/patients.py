@@ -104,9 +104,7 @@ def update_patient(
 
 def get_patient(practice: Practice | int, patient_id: int) -> Patient:
     """The patient with this id in this practice; raises NotFound otherwise."""
-    patient = (
-        Patient.for_tenant(practice).where(Patient.id == patient_id).first()
-    )
+    patient = Patient.for_tenant(practice).where(Patient.id == patient_id).first()
     if patient is None:
         raise NotFound(f"There is no patient {patient_id} in this practice.")
     return patient

@@ -7,7 +7,7 @@ can leave a reminder behind for a cancelled or moved visit.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from store import wakeups
@@ -54,7 +54,8 @@ def reminder_label(offset_seconds: int) -> str:
 
 def reminder_start(message: ScheduledMessage) -> datetime:
     """The appointment start this reminder was scheduled for."""
-    return message.scheduled_for + timedelta(seconds=message.reminder_offset or 0)
+    offset = timedelta(seconds=message.reminder_offset or 0)
+    return message.scheduled_for.astimezone(UTC) + offset
 
 
 def sync_reminders(
@@ -151,7 +152,10 @@ def _sync_offset(
 ) -> tuple[ScheduledMessage | None, str]:
     seconds = int(offset.total_seconds())
     label = reminder_label(seconds)
-    target = appointment.starts_at - offset
+    # NOTE: subtract in UTC. Aware arithmetic in a local zone is wall-clock
+    # arithmetic, and "24 h before" across a DST change would be 23 or 25 h.
+    starts_at = appointment.starts_at.astimezone(UTC)
+    target = starts_at - offset
     row = live.get(seconds)
 
     if row is not None and row.status != MessageStatus.PENDING:
@@ -195,7 +199,9 @@ def _sync_offset(
     return row, ""
 
 
-def _already_settled(rows: list[ScheduledMessage], seconds: int, target: datetime) -> bool:
+def _already_settled(
+    rows: list[ScheduledMessage], seconds: int, target: datetime
+) -> bool:
     """True when this reminder, for this very start time, already went out,
     expired, or was cancelled by a person: the rules must not bring it back."""
     for row in rows:
@@ -284,9 +290,7 @@ def _cancel(
     wakeups.notify(row.id, None, previous)
 
 
-def render_reminder(
-    appointment: Appointment, practice: Practice, template: str
-) -> str:
+def render_reminder(appointment: Appointment, practice: Practice, template: str) -> str:
     """The reminder text for the appointment as it is now, in practice time.
 
     The template only has the patient's first name, the practice, the provider
