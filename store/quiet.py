@@ -1,18 +1,4 @@
-"""Quiet hours: the nightly window, in practice wall-clock time, with no texts.
-
-Instants in and out are aware UTC datetimes; the window is read on the
-practice's wall clock, so it follows daylight-saving changes. The functions
-step from one UTC-offset change to the next, which makes them exact on the
-days the clocks move:
-
-- A window edge that falls in the spring-forward gap (02:30 when clocks jump
-  from 02:00 to 03:00) takes effect at the jump itself, the first instant the
-  wall clock shows a time past the edge.
-- A window edge that falls in the repeated autumn hour takes effect the first
-  time the wall clock shows it. If the clock then falls back into the window,
-  that repeated stretch is quiet again, since the rule is "what the clock on
-  the wall says".
-"""
+"""Quiet hours: the nightly window of practice wall-clock time with no texts."""
 
 import re
 from dataclasses import dataclass
@@ -20,6 +6,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _PATTERN = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+
+# The window is read on the practice's wall clock, and instants are UTC.
+# The searches below step from one UTC-offset change to the next, so they stay
+# exact on the days clocks move:
+# - an edge that falls in the spring-forward gap (02:30 when clocks jump from
+#   02:00 to 03:00) takes effect at the jump, the first instant the clock
+#   shows a time past it;
+# - an edge that falls in the repeated autumn hour takes effect the first time
+#   the clock shows it; if the clock then falls back into the window, that
+#   repeated stretch is quiet again, because the rule is what the wall says.
 
 # A day always holds at most one offset change in real zones, and both
 # searches below cross at most a day plus that change, so a few rounds end them.

@@ -1,10 +1,4 @@
-"""Settings shared by every process, read once from config.toml and checked.
-
-``load_settings`` turns the file into frozen dataclasses or raises ConfigError
-naming the file, the [section] key and what is allowed. ``SETTINGS_DOC`` and
-``render_config_template`` describe every key from the same table, so the
-documentation cannot drift from what is accepted.
-"""
+"""Settings shared by every process, read once from config.toml and checked."""
 
 import difflib
 import os
@@ -393,7 +387,8 @@ def _template(value: Any) -> str:
     return template
 
 
-# The table of keys: every check, default and description lives here once.
+# The table of keys. Loading, SETTINGS_DOC and the config template all read
+# it, so the documentation cannot drift from what is accepted.
 
 
 @dataclass(frozen=True)
