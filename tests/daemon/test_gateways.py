@@ -251,9 +251,9 @@ def test_connect_timeout_is_retry(full_backlog_port: int) -> None:
 
 
 def test_transport_errors_are_translated_by_shape() -> None:
-    refused = requests.ConnectionError(
-        MaxRetryError(None, "/", NewConnectionError(None, "refused"))  # type: ignore[arg-type]
-    )
+    cause = NewConnectionError(None, "refused")  # type: ignore[arg-type]
+    exhausted = MaxRetryError(None, "/", cause)  # type: ignore[arg-type]
+    refused = requests.ConnectionError(exhausted)
 
     assert _translate(refused).kind is ErrorKind.RETRY
     assert _translate(requests.ConnectTimeout()).kind is ErrorKind.RETRY

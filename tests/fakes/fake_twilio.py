@@ -1,16 +1,15 @@
 """A Twilio-compatible Messages API on 127.0.0.1 with scripted faults.
 
-Run ``python -m tests.fakes.fake_twilio --help`` to serve one by hand."""
+Run ``python -m tests.fakes.fake_twilio --help`` to serve one by hand.
+"""
 
 from __future__ import annotations
 
 import argparse
 import base64
 import contextlib
-import email.utils
 import json
 import logging
-import operator
 import random
 import secrets
 import signal
@@ -24,12 +23,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.fakes.twilio_rules import (
+    API_VERSION,
+    FakeMessage,
+    check_create,
+    count_segments,
+    error_body,
+    filter_messages,
+    message_resource,
+)
+
+__all__ = [
+    "DEFAULT_ACCOUNT_SID",
+    "DEFAULT_AUTH_TOKEN",
+    "FAULT_KINDS",
+    "FakeMessage",
+    "FakeRequest",
+    "FakeTwilio",
+    "count_segments",
+    "main",
+]
+
 log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 DEFAULT_AUTH_TOKEN = "f" * 32
-API_VERSION = "2010-04-01"
-MAX_BODY = 1600
 FAULT_KINDS = (
     "ok",
     "500",
@@ -40,89 +58,6 @@ FAULT_KINDS = (
     "drop_before_accept",
     "auth",
 )
-
-# Twilio's documented magic test numbers, answered the same way here.
-MAGIC_TO = {
-    "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
-    "+15005550002": (
-        21612,
-        "The 'To' phone number: {to}, is not currently "
-        "reachable using the 'From' phone number via SMS.",
-    ),
-    "+15005550003": (
-        21408,
-        "Permission to send an SMS has not been enabled "
-        "for the region indicated by the 'To' number: {to}.",
-    ),
-    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
-    "+15005550009": (21614, "'To' number is not a valid mobile number"),
-}
-MAGIC_FROM = {
-    "+15005550001": (
-        21212,
-        "The 'From' number {from_} is not a valid phone "
-        "number, shortcode, or alphanumeric sender ID.",
-    ),
-    "+15005550007": (
-        21606,
-        "The 'From' phone number provided is not a valid "
-        "message-capable Twilio phone number for this destination.",
-    ),
-    "+15005550008": (
-        21611,
-        "This 'From' number has exceeded the maximum number of queued messages.",
-    ),
-}
-
-GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
-
-
-def count_segments(body: str) -> int:
-    """Count SMS segments as a carrier would: GSM-7 if possible, else UCS-2.
-
-    Kept separate from ``store.sms`` on purpose, so the two can check each
-    other.
-    """
-    if all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in body):
-        units = [2 if ch in GSM_EXTENSION else 1 for ch in body]
-        single, multi = 160, 153
-    else:
-        units = [2 if ord(ch) > 0xFFFF else 1 for ch in body]
-        single, multi = 70, 67
-
-    if sum(units) <= single:
-        return 1
-
-    # An escape sequence or a surrogate pair never straddles two segments.
-    segments, used = 1, 0
-    for size in units:
-        if used + size > multi:
-            segments += 1
-            used = 0
-        used += size
-    return segments
-
-
-@dataclass(frozen=True)
-class FakeMessage:
-    """A message the fake accepted."""
-
-    sid: str
-    account_sid: str
-    to: str
-    from_: str | None
-    body: str
-    messaging_service_sid: str | None
-    num_segments: int
-    received_at: float
-    date_created: datetime
-    status: str = "queued"
-    error_code: int | None = None
-    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -148,30 +83,7 @@ class _Reply:
 
 
 def _error(status: int, code: int, message: str) -> _Reply:
-    return _Reply(
-        status,
-        {
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        },
-    )
-
-
-def _rfc2822(instant: datetime) -> str:
-    return email.utils.format_datetime(instant.replace(microsecond=0))
-
-
-def _parse_filter_date(text: str) -> datetime | None:
-    text = text.strip()
-    for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
-        try:
-            parsed = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return parsed.replace(tzinfo=UTC)
-    return None
+    return _Reply(status, error_body(status, code, message))
 
 
 class FakeTwilio:
@@ -383,32 +295,9 @@ class FakeTwilio:
         service = form.get("MessagingServiceSid", "").strip() or None
         body = form.get("Body", "")
 
-        if not to:
-            return _error(400, 21604, "A 'To' phone number is required.")
-        if not body and not form.get("MediaUrl") and not form.get("ContentSid"):
-            return _error(400, 21602, "Message body is required.")
-        if not from_ and not service:
-            return _error(400, 21603, "A 'From' phone number is required.")
-        if len(body) > MAX_BODY:
-            return _error(
-                400,
-                21617,
-                "The concatenated message body exceeds the 1600 character limit.",
-            )
-        if service and not (service.startswith("MG") and len(service) == 34):
-            return _error(400, 21701, "The Messaging Service Sid is invalid.")
-        if from_ in MAGIC_FROM:
-            code, text = MAGIC_FROM[from_]
-            return _error(400, code, text.format(from_=from_))
-        if to in MAGIC_TO:
-            code, text = MAGIC_TO[to]
-            return _error(400, code, text.format(to=to))
-        if not (to.startswith("+") and to[1:].isdigit() and 8 <= len(to) <= 16):
-            return _error(
-                400, 21211, f"The 'To' number {to} is not a valid phone number."
-            )
-        if to == from_:
-            return _error(400, 21266, "'To' and 'From' number cannot be the same.")
+        refusal = check_create(form)
+        if refusal is not None:
+            return _error(*refusal)
 
         now = datetime.now(UTC)
         with self._lock:
@@ -427,36 +316,7 @@ class FakeTwilio:
             )
             self._messages.append(message)
             self._lock.notify_all()
-        return _Reply(201, self._resource(message))
-
-    def _resource(self, message: FakeMessage) -> dict[str, Any]:
-        uri = f"/{API_VERSION}/Accounts/{message.account_sid}/Messages/{message.sid}"
-        stamp = _rfc2822(message.date_created)
-        return {
-            "sid": message.sid,
-            "account_sid": message.account_sid,
-            "messaging_service_sid": message.messaging_service_sid,
-            "from": message.from_,
-            "to": message.to,
-            "body": message.body,
-            "status": message.status,
-            "num_segments": str(message.num_segments),
-            "num_media": "0",
-            "direction": "outbound-api",
-            "api_version": API_VERSION,
-            "price": None,
-            "price_unit": "USD",
-            "error_code": message.error_code,
-            "error_message": None,
-            "date_created": stamp,
-            "date_updated": stamp,
-            "date_sent": stamp,
-            "uri": uri + ".json",
-            "subresource_uris": {
-                "media": uri + "/Media.json",
-                "feedback": uri + "/Feedback.json",
-            },
-        }
+        return _Reply(201, message_resource(message))
 
     def _list(self, account: str, query: dict[str, str]) -> _Reply:
         with self._lock:
@@ -465,7 +325,7 @@ class FakeTwilio:
                 return _error(500, 20500, "An internal server error has occurred")
             rows = [m for m in self._messages if m.account_sid == account]
 
-        rows = self._filter(rows, query)
+        rows = filter_messages(rows, query)
         rows.sort(key=lambda m: (m.date_created, m.seq), reverse=True)
 
         try:
@@ -497,7 +357,7 @@ class FakeTwilio:
 
         has_next = start + size < len(rows)
         payload = {
-            "messages": [self._resource(m) for m in chunk],
+            "messages": [message_resource(m) for m in chunk],
             "page": page,
             "page_size": size,
             "start": start,
@@ -511,34 +371,11 @@ class FakeTwilio:
         }
         return _Reply(200, payload)
 
-    @staticmethod
-    def _filter(rows: list[FakeMessage], query: dict[str, str]) -> list[FakeMessage]:
-        if "To" in query:
-            rows = [m for m in rows if m.to == query["To"]]
-        if "From" in query:
-            rows = [m for m in rows if m.from_ == query["From"]]
-
-        # A day-only value compares whole days, as Twilio documents.
-        for key, keep in (
-            ("DateSent", operator.eq),
-            ("DateSent>", operator.ge),
-            ("DateSent<", operator.le),
-        ):
-            text = query.get(key, "").lstrip("<>=").strip()
-            value = _parse_filter_date(text)
-            if value is None:
-                continue
-            if len(text) == 10:
-                rows = [m for m in rows if keep(m.date_created.date(), value.date())]
-            else:
-                rows = [m for m in rows if keep(m.date_created, value)]
-        return rows
-
     def _fetch(self, account: str, sid: str, path: str) -> _Reply:
         with self._lock:
             for message in self._messages:
                 if message.sid == sid and message.account_sid == account:
-                    return _Reply(200, self._resource(message))
+                    return _Reply(200, message_resource(message))
         return _error(404, 20404, f"The requested resource {path} was not found")
 
 
