@@ -1,0 +1,94 @@
+"""Read-only figures for the desk's dashboard: texts sent and failed per day."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import peewee
+
+from store.models import MessageStatus, Practice, ScheduledMessage, utcnow
+
+# NOTE: a message is claimed only once its due_at has passed, and it is sent or
+# fails after the claim, so due_at <= sent_at and due_at <= failed_at. Bounding
+# due_at lets the (practice, status, due_at) index find the rows; the slack
+# covers a message that sat in "sending" while the daemon was down.
+SETTLE_SLACK = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    """How many texts went out, and how many failed, on one practice-local day."""
+
+    day: date
+    sent: int
+    failed: int
+
+
+def daily_outcomes(
+    practice: Practice, days: int = 14, now: datetime | None = None
+) -> list[DayOutcome]:
+    """The last ``days`` practice-local days up to today, oldest first.
+
+    A message counts on the day it was sent, or failed, in the practice's time
+    zone; every day is present, with zeros when nothing happened. Reads only
+    the rows of that range, through the status and due-time index.
+    """
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+
+    now = now or utcnow()
+    zone = practice.zone
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone)
+
+    sent = _local_days(
+        practice, MessageStatus.SENT, ScheduledMessage.sent_at, start, end
+    )
+    failed = _local_days(
+        practice, MessageStatus.FAILED, ScheduledMessage.failed_at, start, end
+    )
+
+    return [
+        DayOutcome(day, sent[day], failed[day])
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]
+
+
+def _local_days(
+    practice: Practice,
+    status: MessageStatus,
+    column,  # type: ignore[no-untyped-def]
+    start: datetime,
+    end: datetime,
+) -> Counter[date]:
+    # Days are counted here rather than in SQL: a local day is not a fixed
+    # UTC slice when the clocks change.
+    zone = practice.zone
+    counts: Counter[date] = Counter()
+    for (instant,) in settled_between(practice, status, column, start, end).tuples():
+        counts[instant.astimezone(zone).date()] += 1
+    return counts
+
+
+def settled_between(
+    practice: Practice,
+    status: MessageStatus,
+    column,  # type: ignore[no-untyped-def]
+    start: datetime,
+    end: datetime,
+) -> peewee.ModelSelect:
+    """The ``column`` instants of the messages that reached ``status`` in
+    [start, end); only that one column is read."""
+    return (
+        ScheduledMessage.for_tenant(practice)
+        .select(column)
+        .where(
+            (ScheduledMessage.status == status)
+            & (ScheduledMessage.due_at >= start - SETTLE_SLACK)
+            & (ScheduledMessage.due_at < end)
+            & (column >= start)
+            & (column < end)
+        )
+    )
