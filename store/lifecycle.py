@@ -250,10 +250,15 @@ def mark_expired(
     return changed
 
 
-def cancel_without_consent(
-    message: ScheduledMessage, reason: str, *, now: datetime | None = None
+def cancel_claimed(
+    message: ScheduledMessage,
+    reason: str,
+    code: str,
+    *,
+    now: datetime | None = None,
 ) -> bool:
-    """Consent was gone at send time: the message is not sent, and says why."""
+    """Send-time checks ruled the message out (no consent, visit cancelled):
+    it is not sent, and says why."""
     now = now or utcnow()
     with database.atomic():
         changed = _settle(
@@ -262,7 +267,7 @@ def cancel_without_consent(
             now=now,
             cancelled_at=now,
             attempts=_one_fewer_attempt(),
-            last_error_code="no_consent",
+            last_error_code=code,
             last_error=reason,
         )
         if changed:
@@ -275,6 +280,23 @@ def cancel_without_consent(
                 now=now,
             )
     return changed
+
+
+def store_body(message: ScheduledMessage, body: str) -> bool:
+    """Keep the text about to be handed over on the row, so a reconcile after
+    a crash or timeout can match it against the provider's records."""
+    updated = (
+        ScheduledMessage.update(body=body)
+        .where(
+            (ScheduledMessage.id == message.id)
+            & (ScheduledMessage.status == MessageStatus.SENDING)
+        )
+        .execute()
+    )
+    if updated == 1:
+        message.body = body
+        message._dirty.discard("body")
+    return updated == 1
 
 
 def mark_unknown(

@@ -15,3 +15,27 @@ def fake_twilio(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTwilio]:
     monkeypatch.delenv("TWILIO_EDGE", raising=False)
     with FakeTwilio(slow_seconds=5.0) as fake:
         yield fake
+
+
+@pytest.fixture
+def twilio_settings(fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Default settings, sending through the real twilio client to the fake."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from store.settings import Settings
+    from tests.fakes.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", DEFAULT_ACCOUNT_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
+    settings = Settings.default()
+    return replace(
+        settings,
+        sms=replace(
+            settings.sms,
+            backend="twilio",
+            from_number="+15005550006",
+            api_base=fake_twilio.base_url,
+        ),
+        sending=replace(settings.sending, timeout=timedelta(seconds=1)),
+    )

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,6 +104,9 @@ class FakeTwilio:
     ) -> None:
         self.account_sid = account_sid
         self.slow_seconds = slow_seconds
+        # Stamps date_created; a test that passes time in sets it to its clock,
+        # so reconciling by creation time sees the same "now" as the daemon.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._port = port
         self._credentials = {account_sid: auth_token}
         self._lock = threading.Condition()
@@ -299,7 +303,7 @@ class FakeTwilio:
         if refusal is not None:
             return _error(*refusal)
 
-        now = datetime.now(UTC)
+        now = self.clock()
         with self._lock:
             self._seq += 1
             message = FakeMessage(

@@ -1,0 +1,52 @@
+"""Opening a desk: the home, its settings, the database and the practice.
+
+Every entry point (the command line, the TUI, the daemon) starts here, so they
+all read the same files the same way and fail with the same clear messages.
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.db import close_database, open_database
+from store.errors import NotFound
+from store.home import Home, resolve_home
+from store.models import Practice
+from store.practices import get_practice
+from store.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Desk:
+    """One practice's home, opened: what every command and screen works on."""
+
+    home: Home
+    settings: Settings
+    practice: Practice
+
+
+def open_desk(home: str | Path | Home | None = None) -> Desk:
+    """Resolve the home, read config.toml, open the database, find the practice.
+
+    Raises ConfigError for a bad config file, SchemaError for a database made
+    by a newer frontdesk, and NotFound when the home was never initialised.
+    """
+    resolved = home if isinstance(home, Home) else resolve_home(home)
+    if not resolved.database.exists():
+        where = resolved.root or resolved.data_dir
+        raise NotFound(
+            f"No frontdesk database in {where}; run `frontdesk init` first, "
+            "or pass the --home you used then."
+        )
+
+    settings = load_settings(resolved.config)
+    open_database(resolved.database)
+    practice = get_practice(settings.practice.id)
+    return Desk(home=resolved, settings=settings, practice=practice)
+
+
+def close_desk() -> None:
+    """Close this thread's database connection."""
+    close_database()

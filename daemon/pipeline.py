@@ -1,0 +1,453 @@
+"""The send pipeline: every text leaves through ``Sender.process``.
+
+Both ways a message goes out (its ETA task, and the minute sweep) claim the
+row first and then run the same checks against the data as it is at send
+time: consent, staleness, quiet hours. Only then does the gateway see it.
+"""
+
+import logging
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from daemon.gateways import Accepted, ErrorKind, Gateway, GatewayError, Outgoing
+from store.appointments import get_appointment
+from store.audit import SYSTEM_ACTOR
+from store.consent import current_consent, revoke_consent
+from store.lifecycle import (
+    cancel_claimed,
+    claim_message,
+    defer_message,
+    mark_expired,
+    mark_failed,
+    mark_unknown,
+    note_in_doubt,
+    record_sent,
+    release_for_retry,
+    store_body,
+)
+from store.models import (
+    AppointmentStatus,
+    ConsentSource,
+    MessageKind,
+    Practice,
+    ScheduledMessage,
+    utcnow,
+)
+from store.quiet import in_quiet_hours, next_allowed
+from store.reminders import describe_span, render_reminder, reminder_start
+from store.settings import Settings
+from store.sms import sms_segments
+
+log = logging.getLogger(__name__)
+
+# How long sending stays paused after the provider refused our credentials;
+# then one message tries again, so a fixed token resumes sending by itself.
+AUTH_PAUSE = timedelta(seconds=60)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    DEFERRED = "deferred"
+    RETRYING = "retrying"
+    IN_DOUBT = "in_doubt"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+    PAUSED = "paused"
+    NOT_CLAIMED = "not_claimed"
+
+
+@dataclass
+class Prepared:
+    """A claimed message with what the checks decided to send."""
+
+    message: ScheduledMessage
+    body: str
+    consent_id: int | None
+
+
+@dataclass
+class PauseState:
+    """Why sending is paused, if it is; shared by every worker thread."""
+
+    until: datetime | None = None
+    reason: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def active(self, now: datetime) -> bool:
+        with self.lock:
+            return self.until is not None and now < self.until
+
+    def set(self, reason: str, now: datetime) -> None:
+        with self.lock:
+            self.until = now + AUTH_PAUSE
+            self.reason = reason
+
+    def clear(self) -> None:
+        with self.lock:
+            self.until = None
+            self.reason = ""
+
+
+class Sender:
+    """Runs the pipeline for one database and one gateway.
+
+    Thread-safe: the consumer's workers and the sweep's pool share one Sender.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        gateway: Gateway,
+        *,
+        clock=utcnow,  # type: ignore[no-untyped-def]
+        stopping: threading.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.clock = clock
+        self.pause = PauseState()
+        self.stopping = stopping or threading.Event()
+        self._practices: dict[int, Practice] = {}
+        self._practices_lock = threading.Lock()
+
+    def send_message(self, message_id: int) -> Outcome:
+        """Claim one message and send it if it is still pending and due.
+
+        What an ETA task calls. A stale task (the row moved, was cancelled or
+        already sent) claims nothing and does nothing.
+        """
+        now = self.clock()
+        if self.pause.active(now):
+            return Outcome.PAUSED
+
+        message = claim_message(message_id, now)
+        if message is None:
+            log.debug("Message %s was not due or not pending; nothing to do", message_id)
+            return Outcome.NOT_CLAIMED
+        return self.process(message)
+
+    def process(self, message: ScheduledMessage) -> Outcome:
+        """Check a claimed message against the data as it is now, then send it.
+
+        Every path settles the row: sent, failed, expired, cancelled, back to
+        pending, or left in sending for the reconciler when the provider may
+        have it.
+        """
+        try:
+            return self._process(message)
+        except Exception:
+            # The row stays in sending; the reconciler settles it without
+            # risking a second text.
+            log.exception("Unexpected error while sending message %s", message.id)
+            return Outcome.IN_DOUBT
+
+    def _process(self, message: ScheduledMessage) -> Outcome:
+        now = self.clock()
+        practice = self.practice(message.practice_id)
+
+        prepared_or_outcome = self.prepare(message, practice, now)
+        if isinstance(prepared_or_outcome, Outcome):
+            return prepared_or_outcome
+
+        if self.stopping.is_set():
+            defer_message(message, now, "The daemon was stopping.", now=now)
+            return Outcome.DEFERRED
+        if self.pause.active(now):
+            # Another worker learnt the credentials are refused; sending this
+            # one would only be refused too.
+            until = self.pause.until or now
+            defer_message(message, until, self.pause.reason, now=now)
+            return Outcome.PAUSED
+        return self.deliver(prepared_or_outcome, now)
+
+    def prepare(
+        self, message: ScheduledMessage, practice: Practice, now: datetime
+    ) -> Prepared | Outcome:
+        """Consent, staleness and quiet hours, in that order; the rendered text."""
+        consent = current_consent(message.patient_id)
+        if consent is None:
+            reason = (
+                "Not sent: the patient has no SMS consent now (it was withdrawn "
+                "after this was scheduled)."
+            )
+            cancel_claimed(message, reason, "no_consent", now=now)
+            log.warning("Message %s not sent: no consent at send time", message.id)
+            return Outcome.CANCELLED
+
+        appointment = None
+        if message.kind == MessageKind.REMINDER:
+            appointment = get_appointment(practice, message.appointment_id)
+            appointment.practice = practice
+            verdict = self._check_reminder(message, appointment, now)
+            if verdict is not None:
+                return verdict
+
+        late_by = now - self._intended_time(message, practice)
+        if late_by > self.settings.sending.max_lateness:
+            reason = (
+                f"Expired: it would have gone {describe_span(late_by)} late "
+                f"(the limit is {describe_span(self.settings.sending.max_lateness)})."
+            )
+            mark_expired(message, reason, now=now)
+            log.warning("Message %s expired: %s late", message.id, late_by)
+            return Outcome.EXPIRED
+
+        window = self.settings.sending.quiet_hours
+        if window is not None and in_quiet_hours(now, practice.zone, window):
+            return self._respect_quiet_hours(message, appointment, practice, now)
+
+        if appointment is not None:
+            body = render_reminder(
+                appointment, practice, self.settings.reminders.template
+            )
+        else:
+            body = message.body
+        return Prepared(message, body, consent.id)
+
+    def deliver(self, prepared: Prepared, now: datetime) -> Outcome:
+        """Hand the text to the gateway and settle the row by the answer."""
+        message = prepared.message
+        if message.body != prepared.body and not store_body(message, prepared.body):
+            return Outcome.NOT_CLAIMED
+
+        outgoing = Outgoing(
+            message_id=message.id,
+            to=message.to_number,
+            body=prepared.body,
+            claimed_at=message.claimed_at or now,
+        )
+
+        try:
+            accepted = self.gateway.send(outgoing)
+        except GatewayError as exc:
+            return self._handle_error(prepared, exc)
+
+        self.pause.clear()
+        self._record(prepared, accepted)
+        return Outcome.SENT
+
+    def _record(self, prepared: Prepared, accepted: Accepted) -> None:
+        info = sms_segments(prepared.body)
+        sent = record_sent(
+            prepared.message,
+            body=prepared.body,
+            provider_sid=accepted.provider_sid,
+            segments=accepted.segments or info.segments,
+            encoding=info.encoding,
+            gateway=accepted.gateway,
+            consent=prepared.consent_id,
+            now=self.clock(),
+        )
+        if sent is None:
+            log.warning(
+                "Message %s was accepted as %s but another worker had settled it",
+                prepared.message.id,
+                accepted.provider_sid,
+            )
+            return
+        log.info(
+            "Message %s sent via %s as %s", prepared.message.id, accepted.gateway,
+            accepted.provider_sid,
+        )
+
+    def _handle_error(self, prepared: Prepared, exc: GatewayError) -> Outcome:
+        message = prepared.message
+        now = self.clock()
+        code = str(exc.code or exc.status or exc.kind.value)
+
+        if exc.kind is ErrorKind.AUTH:
+            self.pause.set(str(exc), now)
+            defer_message(message, now + AUTH_PAUSE, str(exc), now=now)
+            log.error("Sending paused: the provider refused the credentials (%s)", code)
+            return Outcome.PAUSED
+
+        if exc.kind is ErrorKind.AMBIGUOUS:
+            note_in_doubt(message, code, str(exc), now=now)
+            log.warning(
+                "Message %s may or may not have been accepted (%s); it will be "
+                "reconciled before any resend",
+                message.id,
+                code,
+            )
+            return Outcome.IN_DOUBT
+
+        if exc.kind is ErrorKind.RETRY:
+            return self._retry_later(message, code, str(exc), now)
+
+        mark_failed(message, code, str(exc), now=now)
+        log.warning("Message %s failed: %s", message.id, code)
+        if exc.kind is ErrorKind.OPTED_OUT:
+            self._record_opt_out(message, now)
+        return Outcome.FAILED
+
+    def _retry_later(
+        self, message: ScheduledMessage, code: str, error: str, now: datetime
+    ) -> Outcome:
+        limit = self.settings.sending.max_attempts
+        if message.attempts >= limit:
+            reason = f"Gave up after {message.attempts} attempts: {error}"
+            mark_failed(message, code, reason, now=now)
+            log.warning("Message %s failed after %d attempts", message.id, limit)
+            return Outcome.FAILED
+
+        due_at = now + self.backoff(message.attempts)
+        release_for_retry(message, due_at, code, error, now=now)
+        log.warning(
+            "Message %s will be retried at %s (attempt %d of %d failed: %s)",
+            message.id,
+            due_at.isoformat(timespec="seconds"),
+            message.attempts,
+            limit,
+            code,
+        )
+        return Outcome.RETRYING
+
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait before the next try: the first backoff, doubling, with up
+        to a fifth more at random so a crowd of retries spreads out."""
+        base = self.settings.sending.retry_backoff * (2 ** max(attempts - 1, 0))
+        return base * (1 + random.uniform(0, 0.2))
+
+    def _record_opt_out(self, message: ScheduledMessage, now: datetime) -> None:
+        practice = self.practice(message.practice_id)
+        revoke_consent(
+            practice,
+            message.patient_id,
+            source=ConsentSource.CARRIER_OPT_OUT,
+            actor=SYSTEM_ACTOR,
+            settings=self.settings,
+            note=f"The carrier reported an opt-out when message {message.id} was "
+            "sent (the patient replied STOP).",
+            now=now,
+        )
+        log.warning(
+            "Patient %s has opted out at the carrier; consent revoked",
+            message.patient_id,
+        )
+
+    def _check_reminder(
+        self, message: ScheduledMessage, appointment, now: datetime  # type: ignore[no-untyped-def]
+    ) -> Outcome | None:
+        if appointment.status != AppointmentStatus.CONFIRMED:
+            reason = f"Not sent: the appointment is {appointment.status}."
+            cancel_claimed(message, reason, "appointment", now=now)
+            log.warning("Reminder %s not sent: appointment not confirmed", message.id)
+            return Outcome.CANCELLED
+
+        if appointment.starts_at <= now:
+            reason = "Expired: the appointment had already started."
+            mark_expired(message, reason, now=now)
+            log.warning("Reminder %s expired: its appointment has started", message.id)
+            return Outcome.EXPIRED
+
+        if reminder_start(message) != appointment.starts_at:
+            # The appointment moved behind the store's back; put the row back
+            # and let the reminder rules place it for the new time.
+            from store.reminders import sync_reminders
+
+            defer_message(message, now, "The appointment has moved.", now=now)
+            sync_reminders(appointment, self.settings, now=now)
+            return Outcome.DEFERRED
+        return None
+
+    def _intended_time(self, message: ScheduledMessage, practice: Practice) -> datetime:
+        # Lateness counts from the first moment the message was allowed to go,
+        # so a text deferred past quiet hours is not late for having waited.
+        window = self.settings.sending.quiet_hours
+        intended = min(message.scheduled_for, message.due_at)
+        if window is None:
+            return intended
+        return next_allowed(intended, practice.zone, window)
+
+    def _respect_quiet_hours(
+        self,
+        message: ScheduledMessage,
+        appointment,  # type: ignore[no-untyped-def]
+        practice: Practice,
+        now: datetime,
+    ) -> Outcome:
+        window = self.settings.sending.quiet_hours
+        assert window is not None
+        opens = next_allowed(now, practice.zone, window)
+        local = opens.astimezone(practice.zone)
+
+        if appointment is not None:
+            latest = appointment.starts_at - self.settings.reminders.min_lead
+            if opens > latest:
+                reason = (
+                    f"Expired: quiet hours last until {local:%H:%M}, leaving less "
+                    f"than {describe_span(self.settings.reminders.min_lead)} before "
+                    "the appointment."
+                )
+                mark_expired(message, reason, now=now)
+                log.warning("Reminder %s expired in quiet hours", message.id)
+                return Outcome.EXPIRED
+
+        reason = f"Quiet hours: waiting until {local:%H:%M} practice time."
+        defer_message(message, opens.astimezone(UTC), reason, now=now)
+        log.warning("Message %s deferred to the end of quiet hours", message.id)
+        return Outcome.DEFERRED
+
+    def practice(self, practice_id: int) -> Practice:
+        with self._practices_lock:
+            cached = self._practices.get(practice_id)
+        if cached is not None:
+            return cached
+
+        practice = Practice.get_by_id(practice_id)
+        with self._practices_lock:
+            self._practices[practice_id] = practice
+        return practice
+
+    def reconcile(self, message: ScheduledMessage) -> Outcome:
+        """Settle a message left in sending: ask the provider whether it has it.
+
+        Found: it is marked sent with the provider's id. Surely absent: it goes
+        back to the queue. No answer for long enough: staff decide (unknown).
+        """
+        now = self.clock()
+        claimed_at = message.claimed_at or now
+        try:
+            found = self.gateway.find_sent(
+                message.to_number, claimed_at, message.body, message.id
+            )
+        except GatewayError as exc:
+            return self._unanswered(message, exc, now)
+
+        if found is not None:
+            prepared = Prepared(message, message.body, None)
+            consent = current_consent(message.patient_id)
+            prepared.consent_id = consent.id if consent else None
+            self._record(prepared, found)
+            log.info("Message %s reconciled: the provider had it", message.id)
+            return Outcome.SENT
+
+        return self._retry_later(
+            message,
+            "reconciled",
+            "The provider had no record of it; it will be sent again.",
+            now,
+        )
+
+    def _unanswered(
+        self, message: ScheduledMessage, exc: GatewayError, now: datetime
+    ) -> Outcome:
+        give_up = max(
+            self.settings.sending.reconcile_after * 10, timedelta(minutes=15)
+        )
+        if now - (message.claimed_at or now) < give_up:
+            note_in_doubt(message, str(exc.code or "in_doubt"), str(exc), now=now)
+            return Outcome.IN_DOUBT
+
+        reason = (
+            "Unknown outcome: the provider could not say whether this text went "
+            f"out ({exc}). Check with the patient, then retry or cancel it."
+        )
+        mark_unknown(message, reason, now=now)
+        log.error("Message %s has an unknown outcome; staff must decide", message.id)
+        return Outcome.UNKNOWN
