@@ -1,0 +1,38 @@
+"""TUI fixtures: a desk on a real SQLite file, seeded, with a fixed clock."""
+
+from pathlib import Path
+
+import pytest
+
+from daemon.context import Desk
+from store.home import resolve_home
+from store.settings import Settings
+from tests.tui.seed import NOW, Seeded, seed_practice
+from tui.app import FrontdeskApp
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.default()
+
+
+@pytest.fixture
+def desk(home_dir: Path, practice, settings: Settings) -> Desk:  # type: ignore[no-untyped-def]
+    return Desk(home=resolve_home(home_dir), settings=settings, practice=practice)
+
+
+@pytest.fixture
+def seeded(desk: Desk) -> Seeded:
+    return seed_practice(desk.practice, desk.settings, NOW)
+
+
+@pytest.fixture
+def make_app(desk: Desk, seeded: Seeded):  # type: ignore[no-untyped-def]
+    """Build the app on the seeded desk; the clock stands still at NOW."""
+
+    def make(**overrides) -> FrontdeskApp:  # type: ignore[no-untyped-def]
+        options = {"clock": lambda: NOW, "actor": "Sam", "poll_seconds": None}
+        options.update(overrides)
+        return FrontdeskApp(desk, **options)
+
+    return make

@@ -1,0 +1,1 @@
+"""The front desk's screens and the dialogs they open."""
