@@ -1,12 +1,23 @@
-"""Read-only figures for the desk's dashboard: texts sent and failed per day."""
+"""Read-only queries for the desk's screens: daily outcomes and page batches."""
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import peewee
 
-from store.models import MessageStatus, Practice, ScheduledMessage, utcnow
+from store.models import (
+    Appointment,
+    Channel,
+    ConsentRecord,
+    MessageKind,
+    MessageStatus,
+    Patient,
+    Practice,
+    ScheduledMessage,
+    utcnow,
+)
 
 # NOTE: a message is claimed only once its due_at has passed, and it is sent or
 # fails after the claim, so due_at <= sent_at and due_at <= failed_at. Bounding
@@ -91,4 +102,78 @@ def settled_between(
             & (column >= start)
             & (column < end)
         )
+    )
+
+
+# Batch reads for one page of a screen: one query per page, not one per row.
+
+
+def reminders_by_appointment(
+    practice: Practice | int, appointment_ids: Iterable[int]
+) -> dict[int, list[ScheduledMessage]]:
+    """Every reminder row of these appointments, oldest first, by appointment."""
+    ids = list(appointment_ids)
+    found: dict[int, list[ScheduledMessage]] = {i: [] for i in ids}
+    if not ids:
+        return found
+
+    rows = (
+        ScheduledMessage.for_tenant(practice)
+        .where(
+            ScheduledMessage.appointment.in_(ids)
+            & (ScheduledMessage.kind == MessageKind.REMINDER)
+        )
+        .order_by(ScheduledMessage.id)
+    )
+    for row in rows:
+        found[row.appointment_id].append(row)
+    return found
+
+
+def latest_consents(
+    practice: Practice | int, patient_ids: Iterable[int]
+) -> dict[int, ConsentRecord]:
+    """The newest SMS consent record of each of these patients that has one."""
+    ids = list(patient_ids)
+    if not ids:
+        return {}
+
+    rows = (
+        ConsentRecord.for_tenant(practice)
+        .where(ConsentRecord.patient.in_(ids) & (ConsentRecord.channel == Channel.SMS))
+        .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+    )
+    return {row.patient_id: row for row in rows}
+
+
+def patients_by_id(
+    practice: Practice | int, patient_ids: Iterable[int]
+) -> dict[int, Patient]:
+    """These patients of the practice, by id."""
+    ids = list(set(patient_ids))
+    if not ids:
+        return {}
+    rows = Patient.for_tenant(practice).where(Patient.id.in_(ids))
+    return {row.id: row for row in rows}
+
+
+def appointments_by_id(
+    practice: Practice | int, appointment_ids: Iterable[int]
+) -> dict[int, Appointment]:
+    """These appointments of the practice, by id."""
+    ids = list(set(appointment_ids))
+    if not ids:
+        return {}
+    rows = Appointment.for_tenant(practice).where(Appointment.id.in_(ids))
+    return {row.id: row for row in rows}
+
+
+def count_appointments_between(
+    practice: Practice | int, start: datetime, end: datetime
+) -> int:
+    """How many appointments start in [start, end)."""
+    return (
+        Appointment.for_tenant(practice)
+        .where((Appointment.starts_at >= start) & (Appointment.starts_at < end))
+        .count()
     )
