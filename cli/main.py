@@ -30,6 +30,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 LOG_FILE = "frontdesk.log"
+FILE_ONLY = "frontdesk_file_only"
 MESSAGE_STATUSES = "pending, sending, sent, failed, cancelled, expired, unknown"
 
 
@@ -123,7 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         return _fail(f"{exc.strerror or exc}{where}.", EXIT_FAILED)
     except Exception as exc:
-        log.exception("Unexpected error in `frontdesk %s`", args.command or "")
+        log.error(
+            "Unexpected error in `frontdesk %s`",
+            args.command or "",
+            exc_info=True,
+            extra={FILE_ONLY: True},
+        )
         hint = f" Details are in {logs.path}." if logs.path else ""
         return _fail(
             f"something unexpected went wrong ({type(exc).__name__}: {exc}).{hint}",
@@ -158,7 +164,8 @@ class CliLogging:
 
         stderr = logging.StreamHandler(sys.stderr)
         stderr.setLevel(logging.WARNING)
-        stderr.setFormatter(logging.Formatter("frontdesk: %(levelname)s: %(message)s"))
+        stderr.setFormatter(_OneLine())
+        stderr.addFilter(lambda record: not getattr(record, FILE_ONLY, False))
         self.root.handlers = [stderr]
         self.root.setLevel(logging.DEBUG)
         # SQL text and HTTP request lines carry phone numbers and bodies.
@@ -188,6 +195,13 @@ class CliLogging:
                 handler.close()
         self.root.handlers, level = self.saved
         self.root.setLevel(level)
+
+
+class _OneLine(logging.Formatter):
+    """One line per record on the terminal: tracebacks go to the log file."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"frontdesk: {record.levelname.lower()}: {record.getMessage()}"
 
 
 if __name__ == "__main__":

@@ -74,9 +74,10 @@ MESSAGE_HEADERS = ["ID", "STATUS", "KIND", "TO", "WHEN", "TRIES", "NOTE"]
 
 
 def print_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO = sys.stdout
+    headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | None = None
 ) -> None:
     """Columns padded to their widest cell; the last column is left ragged."""
+    out = out or sys.stdout
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -85,7 +86,8 @@ def print_table(
         print("  ".join(cells).rstrip(), file=out)
 
 
-def print_json(value: Any, out: TextIO = sys.stdout) -> None:
+def print_json(value: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     json.dump(value, out, indent=2, ensure_ascii=False)
     out.write("\n")
 
@@ -98,9 +100,9 @@ def _shorten(text: str, width: int) -> str:
 class ProgressBar:
     """A one-line text bar on a terminal, redrawn in place."""
 
-    def __init__(self, label: str, out: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(self, label: str, out: TextIO | None = None, width: int = 30) -> None:
         self.label = label
-        self.out = out
+        self.out = out or sys.stderr
         self.width = width
         self.drawn = False
 
