@@ -37,7 +37,7 @@ from store.models import (
     utcnow,
 )
 from store.quiet import in_quiet_hours, next_allowed
-from store.reminders import describe_span, render_reminder, reminder_start
+from store.reminders import describe_span, reminder_start, render_reminder
 from store.settings import Settings
 from store.sms import sms_segments
 
@@ -127,7 +127,9 @@ class Sender:
 
         message = claim_message(message_id, now)
         if message is None:
-            log.debug("Message %s was not due or not pending; nothing to do", message_id)
+            log.debug(
+                "Message %s was not due or not pending; nothing to do", message_id
+            )
             return Outcome.NOT_CLAIMED
         return self.process(message)
 
@@ -251,7 +253,9 @@ class Sender:
             )
             return
         log.info(
-            "Message %s sent via %s as %s", prepared.message.id, accepted.gateway,
+            "Message %s sent via %s as %s",
+            prepared.message.id,
+            accepted.gateway,
             accepted.provider_sid,
         )
 
@@ -331,7 +335,10 @@ class Sender:
         )
 
     def _check_reminder(
-        self, message: ScheduledMessage, appointment, now: datetime  # type: ignore[no-untyped-def]
+        self,
+        message: ScheduledMessage,
+        appointment,
+        now: datetime,  # type: ignore[no-untyped-def]
     ) -> Outcome | None:
         if appointment.status != AppointmentStatus.CONFIRMED:
             reason = f"Not sent: the appointment is {appointment.status}."
@@ -427,6 +434,13 @@ class Sender:
             log.info("Message %s reconciled: the provider had it", message.id)
             return Outcome.SENT
 
+        if not message.last_error_code:
+            # No answer was ever recorded: the daemon stopped between claim and
+            # send, so the provider never saw it. Send it now, as if unclaimed.
+            defer_message(message, now, "Resent after an interrupted send.", now=now)
+            log.info("Message %s was never handed over; back in the queue", message.id)
+            return Outcome.DEFERRED
+
         return self._retry_later(
             message,
             "reconciled",
@@ -437,9 +451,7 @@ class Sender:
     def _unanswered(
         self, message: ScheduledMessage, exc: GatewayError, now: datetime
     ) -> Outcome:
-        give_up = max(
-            self.settings.sending.reconcile_after * 10, timedelta(minutes=15)
-        )
+        give_up = max(self.settings.sending.reconcile_after * 10, timedelta(minutes=15))
         if now - (message.claimed_at or now) < give_up:
             note_in_doubt(message, str(exc.code or "in_doubt"), str(exc), now=now)
             return Outcome.IN_DOUBT

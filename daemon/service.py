@@ -86,9 +86,8 @@ def run_daemon(desk: Desk, *, workers: int = WORKERS) -> int:
         gateway.name,
         workers,
     )
-    # Catch up at once on what fell due while the daemon was down, rather
-    # than waiting for the first minute tick.
-    queue.sweep_due_messages()
+    # The consumer's scheduler enqueues the periodic sweep as it starts, so
+    # whatever fell due while the daemon was down goes out at once.
     try:
         consumer.run()
     finally:

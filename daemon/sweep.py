@@ -44,8 +44,12 @@ class SweepSummary:
     def as_dict(self) -> dict[str, Any]:
         counts = {str(o): self.outcomes.get(str(o), 0) for o in Outcome}
         counts.pop(str(Outcome.NOT_CLAIMED))
-        return {"total": self.total, **counts, "reconciled": self.reconciled,
-                "paused": self.paused}
+        return {
+            "total": self.total,
+            **counts,
+            "reconciled": self.reconciled,
+            "paused": self.paused,
+        }
 
     def __str__(self) -> str:
         c = self.outcomes
@@ -77,9 +81,9 @@ def sweep(
     summary = SweepSummary()
     for practice in list(Practice.select().order_by(Practice.id)):
         sweep_practice(sender, practice, summary, arm=arm, pool=pool)
-        summary.paused = sender.pause.reason if sender.pause.active(
-            sender.clock()
-        ) else ""
+        summary.paused = (
+            sender.pause.reason if sender.pause.active(sender.clock()) else ""
+        )
         record_heartbeat(
             practice,
             version=version,
@@ -109,6 +113,8 @@ def sweep_practice(
         summary.reconciled += outcome is Outcome.SENT
         summary.add(outcome)
 
+    # Rows the reconcile found never sent are due again now; take them too.
+    now = sender.clock()
     batch_size = sender.settings.sending.sweep_batch
     while not sender.stopping.is_set() and not sender.pause.active(now):
         batch = claim_due(practice, now, limit=batch_size)

@@ -7,8 +7,9 @@ does nothing.
 """
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,9 @@ class Runtime:
     version: str
     started_at: datetime
     pool: ThreadPoolExecutor
+    # One sweep at a time: a slow one (a large backlog) must not overlap the
+    # next minute's, which would only contend for the same rows.
+    sweep_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _runtime: Runtime | None = None
@@ -53,14 +57,21 @@ def sweep_due_messages() -> None:
     from daemon.sweep import sweep
 
     runtime = _require_runtime()
-    database.connect(reuse_if_open=True)
-    sweep(
-        runtime.sender,
-        version=runtime.version,
-        arm=runtime.queue.wake_at,
-        pool=runtime.pool,
-        started_at=runtime.started_at,
-    )
+    if not runtime.sweep_lock.acquire(blocking=False):
+        log.info("The previous sweep is still running; skipping this one")
+        return
+
+    try:
+        database.connect(reuse_if_open=True)
+        sweep(
+            runtime.sender,
+            version=runtime.version,
+            arm=runtime.queue.wake_at,
+            pool=runtime.pool,
+            started_at=runtime.started_at,
+        )
+    finally:
+        runtime.sweep_lock.release()
 
 
 def _require_runtime() -> Runtime:

@@ -285,14 +285,7 @@ def cancel_claimed(
 def store_body(message: ScheduledMessage, body: str) -> bool:
     """Keep the text about to be handed over on the row, so a reconcile after
     a crash or timeout can match it against the provider's records."""
-    updated = (
-        ScheduledMessage.update(body=body)
-        .where(
-            (ScheduledMessage.id == message.id)
-            & (ScheduledMessage.status == MessageStatus.SENDING)
-        )
-        .execute()
-    )
+    updated = ScheduledMessage.update(body=body).where(_ours(message)).execute()
     if updated == 1:
         message.body = body
         message._dirty.discard("body")
@@ -331,10 +324,7 @@ def note_in_doubt(
     now = now or utcnow()
     updated = (
         ScheduledMessage.update(last_error_code=code, last_error=error, updated_at=now)
-        .where(
-            (ScheduledMessage.id == message.id)
-            & (ScheduledMessage.status == MessageStatus.SENDING)
-        )
+        .where(_ours(message))
         .execute()
     )
     return updated == 1
@@ -390,13 +380,22 @@ def _one_fewer_attempt() -> Case:
     return Case(None, ((attempts > 0, attempts - 1),), 0)
 
 
-def _still_sending(message: ScheduledMessage) -> bool:
-    status = (
-        ScheduledMessage.select(ScheduledMessage.status)
-        .where(ScheduledMessage.id == message.id)
-        .scalar()
+def _ours(message: ScheduledMessage):  # type: ignore[no-untyped-def]
+    """The row is still in sending under the very claim this worker holds.
+
+    NOTE: the status alone is not enough. A reconciler holding a stale copy
+    could otherwise settle a row that another worker has since re-claimed and
+    is sending, and put it back in the queue to be sent twice.
+    """
+    return (
+        (ScheduledMessage.id == message.id)
+        & (ScheduledMessage.status == MessageStatus.SENDING)
+        & (ScheduledMessage.claim_token == message.claim_token)
     )
-    return status == MessageStatus.SENDING
+
+
+def _still_sending(message: ScheduledMessage) -> bool:
+    return ScheduledMessage.select().where(_ours(message)).exists()
 
 
 def _settle(
@@ -405,10 +404,7 @@ def _settle(
     """Move the row out of sending, only if it is still in sending."""
     updated = (
         ScheduledMessage.update(status=status, updated_at=now, **fields)
-        .where(
-            (ScheduledMessage.id == message.id)
-            & (ScheduledMessage.status == MessageStatus.SENDING)
-        )
+        .where(_ours(message))
         .execute()
     )
     if updated != 1:

@@ -33,6 +33,8 @@ RECONCILE_SLACK = timedelta(seconds=60)
 may lag ours, and its timestamps have whole seconds only."""
 
 RECONCILE_LIMIT = 100
+RECONCILE_SCAN_MARGIN = timedelta(hours=1)
+RECONCILE_MAX_SCAN = 5000
 """Newest messages to one number read when reconciling."""
 
 _NOT_CONNECTED = (
@@ -150,14 +152,41 @@ class TwilioGateway:
         """Return Twilio's record of this text if it was created since
         ``since`` (less ``RECONCILE_SLACK``), the newest one if several.
 
-        Matches on number and exact body among the newest
-        ``reconcile_limit`` messages to that number. Raises GatewayError when
-        Twilio cannot be asked.
+        Matches on number and exact body, paging back through the texts to
+        that number until well before ``since``. Raises GatewayError when
+        Twilio cannot be asked, or holds too many texts to that number to
+        check.
         """
         cutoff = since - RECONCILE_SLACK
+        # Twilio lists newest first; once a page reaches well before the claim
+        # there is nothing older to find. The margin allows for the order of
+        # queued messages, which have no send date yet.
+        stop_at = cutoff - RECONCILE_SCAN_MARGIN
 
+        matches = []
         try:
-            messages = self._client().messages.list(to=to, limit=self._reconcile_limit)
+            listed = self._client().messages.stream(
+                to=to, page_size=self._reconcile_limit
+            )
+            for scanned, m in enumerate(listed, start=1):
+                created = (
+                    m.date_created if isinstance(m.date_created, datetime) else None
+                )
+                if created is not None and created < stop_at:
+                    break
+                if scanned > RECONCILE_MAX_SCAN:
+                    raise GatewayError(
+                        ErrorKind.AMBIGUOUS,
+                        "Too many texts to this number to check whether this one "
+                        "went out.",
+                    )
+                if (
+                    m.body == body
+                    and created is not None
+                    and created >= cutoff
+                    and (m.direction or "outbound").startswith("outbound")
+                ):
+                    matches.append(m)
         except (TwilioException, requests.RequestException, ValueError) as exc:
             error = _translate(exc)
             log.info(
@@ -168,14 +197,6 @@ class TwilioGateway:
             )
             raise error from None
 
-        matches = [
-            m
-            for m in messages
-            if m.body == body
-            and isinstance(m.date_created, datetime)
-            and m.date_created >= cutoff
-            and (m.direction or "outbound").startswith("outbound")
-        ]
         if not matches:
             log.info("message %s: twilio has no record of it", message_id)
             return None

@@ -56,21 +56,34 @@ def sender(twilio_settings, home_dir, clock, db, fake_twilio):  # type: ignore[n
 
 def person(practice, settings, phone="(212) 555-0134", consent=True, name="Maria"):
     patient = add_patient(
-        practice, first_name=name, last_name="Lopez", phone=phone, actor="desk",
+        practice,
+        first_name=name,
+        last_name="Lopez",
+        phone=phone,
+        actor="desk",
         now=MORNING - timedelta(days=30),
     )
     if consent:
         grant_consent(
-            practice, patient.id, source=ConsentSource.WRITTEN_FORM, actor="desk",
-            settings=settings, now=MORNING - timedelta(days=30),
+            practice,
+            patient.id,
+            source=ConsentSource.WRITTEN_FORM,
+            actor="desk",
+            settings=settings,
+            now=MORNING - timedelta(days=30),
         )
     return patient
 
 
 def text(practice, settings, patient, at=MORNING, body="Your crown is ready."):
     return schedule_message(
-        practice, patient_id=patient.id, body=body, at=at, actor="desk",
-        settings=settings, now=at - timedelta(hours=1),
+        practice,
+        patient_id=patient.id,
+        body=body,
+        at=at,
+        actor="desk",
+        settings=settings,
+        now=at - timedelta(hours=1),
     )
 
 
@@ -120,8 +133,12 @@ def test_consent_revoked_between_schedule_and_send_stops_the_text(
     from store.models import ConsentRecord
 
     ConsentRecord.create(
-        practice=practice, patient=patient, granted=False, source="stop_reply",
-        recorded_by="desk", recorded_at=MORNING - timedelta(minutes=1),
+        practice=practice,
+        patient=patient,
+        granted=False,
+        source="stop_reply",
+        recorded_by="desk",
+        recorded_at=MORNING - timedelta(minutes=1),
     )
 
     assert sender.send_message(message.id) is Outcome.CANCELLED
@@ -153,8 +170,13 @@ def test_a_reminder_whose_appointment_started_expires(
     patient = person(practice, twilio_settings)
     starts = MORNING + timedelta(hours=3)
     appointment = book_appointment(
-        practice, patient_id=patient.id, starts_at=starts, status="confirmed",
-        actor="desk", settings=twilio_settings, now=MORNING,
+        practice,
+        patient_id=patient.id,
+        starts_at=starts,
+        status="confirmed",
+        actor="desk",
+        settings=twilio_settings,
+        now=MORNING,
     )
     reminder = [r for r in reminders_for(appointment)][0]
     clock.now = starts + timedelta(minutes=1)
@@ -170,14 +192,24 @@ def test_a_reminder_is_rendered_at_send_time_from_the_moved_appointment(
     patient = person(practice, twilio_settings)
     first = MORNING + timedelta(days=2)
     appointment = book_appointment(
-        practice, patient_id=patient.id, starts_at=first, status="confirmed",
-        provider="Dr. Chen", actor="desk", settings=twilio_settings, now=MORNING,
+        practice,
+        patient_id=patient.id,
+        starts_at=first,
+        status="confirmed",
+        provider="Dr. Chen",
+        actor="desk",
+        settings=twilio_settings,
+        now=MORNING,
     )
     stale = {r.reminder_offset: r for r in reminders_for(appointment)}[24 * 3600]
     old_due = stale.due_at
     moved = first + timedelta(hours=3)  # Friday 13:00 in New York
     reschedule_appointment(
-        practice, appointment.id, moved, actor="desk", settings=twilio_settings,
+        practice,
+        appointment.id,
+        moved,
+        actor="desk",
+        settings=twilio_settings,
         now=MORNING,
     )
 
@@ -197,8 +229,13 @@ def test_a_cancelled_appointment_never_gets_its_reminder(
 ):
     patient = person(practice, twilio_settings)
     appointment = book_appointment(
-        practice, patient_id=patient.id, starts_at=MORNING + timedelta(days=2),
-        status="confirmed", actor="desk", settings=twilio_settings, now=MORNING,
+        practice,
+        patient_id=patient.id,
+        starts_at=MORNING + timedelta(days=2),
+        status="confirmed",
+        actor="desk",
+        settings=twilio_settings,
+        now=MORNING,
     )
     reminders = reminders_for(appointment)
     # Cancelled past the services, as a direct edit might: send time must see it.
@@ -241,14 +278,22 @@ def test_an_overnight_backlog_is_not_sent_at_night(
 ):
     patient = person(practice, twilio_settings)
     early_visit = book_appointment(
-        practice, patient_id=patient.id,
+        practice,
+        patient_id=patient.id,
         starts_at=datetime(2026, 12, 10, 8, 30, tzinfo=NEW_YORK),
-        status="confirmed", actor="desk", settings=twilio_settings, now=MORNING,
+        status="confirmed",
+        actor="desk",
+        settings=twilio_settings,
+        now=MORNING,
     )
     late_visit = book_appointment(
-        practice, patient_id=patient.id,
+        practice,
+        patient_id=patient.id,
         starts_at=datetime(2026, 12, 10, 11, 0, tzinfo=NEW_YORK),
-        status="confirmed", actor="desk", settings=twilio_settings, now=MORNING,
+        status="confirmed",
+        actor="desk",
+        settings=twilio_settings,
+        now=MORNING,
     )
     # A row written by another tool, due at 22:30 with no quiet-hours placing.
     manual = text(practice, twilio_settings, patient, at=MORNING + timedelta(hours=4))
@@ -480,7 +525,9 @@ def test_the_sweep_sends_every_due_message_across_practices(
     practice, other_practice, twilio_settings, sender, fake_twilio
 ):
     ours = person(practice, twilio_settings)
-    theirs = person(other_practice, twilio_settings, phone="+44 7400 123456", name="Ben")
+    theirs = person(
+        other_practice, twilio_settings, phone="+44 7400 123456", name="Ben"
+    )
     for _ in range(3):
         text(practice, twilio_settings, ours)
     text(other_practice, twilio_settings, theirs, body="Hello from London")
@@ -507,12 +554,20 @@ def test_consent_granted_after_a_revocation_allows_new_messages(
 ):
     patient = person(practice, twilio_settings)
     revoke_consent(
-        practice, patient.id, source="stop_reply", actor="desk",
-        settings=twilio_settings, now=MORNING - timedelta(hours=2),
+        practice,
+        patient.id,
+        source="stop_reply",
+        actor="desk",
+        settings=twilio_settings,
+        now=MORNING - timedelta(hours=2),
     )
     grant_consent(
-        practice, patient.id, source="written_form", actor="desk",
-        settings=twilio_settings, now=MORNING - timedelta(hours=1, minutes=30),
+        practice,
+        patient.id,
+        source="written_form",
+        actor="desk",
+        settings=twilio_settings,
+        now=MORNING - timedelta(hours=1, minutes=30),
     )
     message = text(practice, twilio_settings, patient)
 

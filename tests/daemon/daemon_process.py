@@ -1,0 +1,96 @@
+"""Running the real daemon in a subprocess against a fake Twilio, for tests."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.fakes.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
+
+REPO = Path(__file__).resolve().parents[2]
+SENDER = "+15005550006"
+
+
+def write_config(
+    home: Path,
+    fake: FakeTwilio,
+    *,
+    quiet_hours: str = "",
+    sending: str = "",
+    reminders: str = "",
+) -> None:
+    """A config.toml that sends through the fake; no quiet hours unless asked,
+    so the tests run at any hour of the real day."""
+    text = f"""
+[sms]
+backend = "twilio"
+from = "{SENDER}"
+api_base = "{fake.base_url}"
+
+[sending]
+quiet_hours = "{quiet_hours}"
+timeout = "2s"
+{sending}
+
+[reminders]
+{reminders}
+"""
+    path = home / "config.toml"
+    path.write_text(text)
+    path.chmod(0o600)
+
+
+_LAUNCH = (
+    "import sys; from daemon.context import open_desk; "
+    "from daemon.service import configure_logging, run_daemon; "
+    "configure_logging(); sys.exit(run_daemon(open_desk(sys.argv[1])))"
+)
+
+
+def daemon_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        TWILIO_ACCOUNT_SID=DEFAULT_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=DEFAULT_AUTH_TOKEN,
+        NO_PROXY="127.0.0.1,localhost",
+        PYTHONPATH=str(REPO),
+        PYTHONUNBUFFERED="1",
+    )
+    for name in ("TWILIO_REGION", "TWILIO_EDGE", "FRONTDESK_HOME"):
+        env.pop(name, None)
+    return env
+
+
+def start_daemon(home: Path, log_name: str = "daemon.log") -> subprocess.Popen:
+    """Start `frontdesk daemon` for the home; its log goes to a file there."""
+    log = open(home / log_name, "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [sys.executable, "-c", _LAUNCH, str(home)],
+        cwd=REPO,
+        env=daemon_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until_ready(home: Path, timeout: float = 20.0) -> None:
+    """Wait for the daemon's first sweep, which it runs as it starts."""
+    deadline = time.monotonic() + timeout
+    log = home / "daemon.log"
+    while time.monotonic() < deadline:
+        if log.exists() and "Sweep:" in log.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"the daemon did not start:\n{log.read_text()[-3000:]}")
+
+
+def stop_daemon(process: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()

@@ -1,0 +1,249 @@
+"""The real daemon, a Huey consumer in a subprocess, against a fake Twilio.
+
+These are the tests where timing and crashes matter: wake-ups fire on time,
+stale ones do nothing, and a killed consumer loses and repeats nothing.
+"""
+
+import random
+import signal
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from daemon.queue import connect_queue
+from store import wakeups
+from store.appointments import (
+    book_appointment,
+    reschedule_appointment,
+    set_appointment_status,
+)
+from store.consent import grant_consent
+from store.db import close_database, database, open_database
+from store.home import resolve_home
+from store.messages import schedule_message
+from store.models import MessageStatus, ScheduledMessage, utcnow
+from store.patients import add_patient
+from store.practices import create_practice
+from store.settings import load_settings
+from tests.daemon.daemon_process import (
+    start_daemon,
+    stop_daemon,
+    wait_until_ready,
+    write_config,
+)
+
+
+@pytest.fixture
+def home(tmp_path: Path, fake_twilio, request):  # type: ignore[no-untyped-def]
+    """A home with a practice and a consenting patient, sending to the fake."""
+    path = tmp_path / "home"
+    path.mkdir()
+    marker = request.node.get_closest_marker("config")
+    write_config(path, fake_twilio, **(marker.kwargs if marker else {}))
+    open_database(path / "frontdesk.db")
+    practice = create_practice("Harbour Dental", "America/New_York", "US")
+    settings = load_settings(path / "config.toml")
+    patient = add_patient(
+        practice, first_name="Maria", phone="(212) 555-0134", actor="test"
+    )
+    grant_consent(
+        practice, patient.id, source="written_form", actor="test", settings=settings
+    )
+    connect_queue(resolve_home(path))
+    yield path
+    wakeups.set_hook(None)
+    close_database()
+    database.initialize(None)
+
+
+def context(home: Path):  # type: ignore[no-untyped-def]
+    from store.models import Patient, Practice
+
+    practice = Practice.get()
+    return practice, Patient.get(), load_settings(home / "config.toml")
+
+
+def wait_for_status(ids, statuses, timeout: float) -> list[ScheduledMessage]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = list(ScheduledMessage.select().where(ScheduledMessage.id.in_(ids)))
+        if all(row.status in statuses for row in rows):
+            return rows
+        if time.monotonic() > deadline:
+            states = sorted((row.id, row.status) for row in rows)
+            raise TimeoutError(f"messages did not settle: {states}")
+        time.sleep(0.1)
+
+
+def test_wakeups_send_each_message_once_within_a_second_or_two(home, fake_twilio):
+    practice, patient, settings = context(home)
+    daemon = start_daemon(home)
+    try:
+        wait_until_ready(home)
+        start = utcnow()
+        due = [start + timedelta(seconds=3 + 0.7 * i) for i in range(6)]
+        messages = [
+            schedule_message(
+                practice,
+                patient_id=patient.id,
+                body=f"Message number {i}",
+                at=at,
+                actor="test",
+                settings=settings,
+            )
+            for i, at in enumerate(due)
+        ]
+
+        fake_twilio.wait_for(len(messages), timeout=20)
+        time.sleep(1.5)
+    finally:
+        assert stop_daemon(daemon) == 0
+
+    arrived = {m.body: m.received_at for m in fake_twilio.messages}
+    assert len(fake_twilio.messages) == len(messages)
+    for i, at in enumerate(due):
+        lateness = arrived[f"Message number {i}"] - at.timestamp()
+        assert -0.05 <= lateness <= 2.0, f"message {i} was {lateness:.2f} s late"
+    rows = wait_for_status([m.id for m in messages], {MessageStatus.SENT}, 5)
+    assert {r.provider_sid for r in rows} == {m.sid for m in fake_twilio.messages}
+
+
+@pytest.mark.config(reminders='offsets = ["2h"]')
+def test_stale_wakeups_after_a_reschedule_or_cancel_send_nothing(home, fake_twilio):
+    practice, patient, settings = context(home)
+    now = utcnow()
+    moved = book_appointment(
+        practice,
+        patient_id=patient.id,
+        starts_at=now + timedelta(hours=2, seconds=4),
+        status="confirmed",
+        actor="test",
+        settings=settings,
+    )
+    cancelled = book_appointment(
+        practice,
+        patient_id=patient.id,
+        starts_at=now + timedelta(hours=2, seconds=5),
+        status="confirmed",
+        actor="test",
+        settings=settings,
+    )
+    kept = book_appointment(
+        practice,
+        patient_id=patient.id,
+        starts_at=now + timedelta(hours=2, seconds=6),
+        status="confirmed",
+        actor="test",
+        settings=settings,
+    )
+    daemon = start_daemon(home)
+    try:
+        wait_until_ready(home)
+        reschedule_appointment(
+            practice,
+            moved.id,
+            now + timedelta(hours=5),
+            actor="test",
+            settings=settings,
+        )
+        set_appointment_status(
+            practice, cancelled.id, "cancelled", actor="test", settings=settings
+        )
+        fake_twilio.wait_for(1, timeout=15)
+        time.sleep(3)
+    finally:
+        assert stop_daemon(daemon) == 0
+
+    assert len(fake_twilio.messages) == 1
+    rows = {
+        r.appointment_id: r
+        for r in ScheduledMessage.select().where(
+            ScheduledMessage.status != MessageStatus.CANCELLED
+        )
+    }
+    assert rows[kept.id].status == MessageStatus.SENT
+    assert rows[moved.id].status == MessageStatus.PENDING
+    assert cancelled.id not in rows
+
+
+@pytest.mark.config(sending='reconcile_after = "10s"')
+def test_sigkill_mid_batch_loses_nothing_and_sends_nothing_twice(home, fake_twilio):
+    practice, patient, settings = context(home)
+    now = utcnow()
+    wakeups.set_hook(None)  # only the sweep, so the batch is in flight at once
+    ids = [
+        schedule_message(
+            practice,
+            patient_id=patient.id,
+            body=f"Batch text {i:03d}",
+            at=now,
+            actor="test",
+            settings=settings,
+        ).id
+        for i in range(120)
+    ]
+    # Every answer takes a moment, as over a real network.
+    fake_twilio.set_fault_rate("slow", 1.0)
+    fake_twilio.slow_seconds = 0.05
+
+    daemon = start_daemon(home)
+    fake_twilio.wait_for(random.randint(10, 60), timeout=30)
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait()
+    killed_at = time.monotonic()
+    in_flight = (
+        ScheduledMessage.select()
+        .where(ScheduledMessage.status == MessageStatus.SENDING)
+        .count()
+    )
+
+    # Restart once the in-doubt rows are old enough to be reconciled.
+    time.sleep(max(0.0, 11 - (time.monotonic() - killed_at)))
+    daemon = start_daemon(home, log_name="daemon-restarted.log")
+    try:
+        rows = wait_for_status(
+            ids, {MessageStatus.SENT, MessageStatus.UNKNOWN}, timeout=60
+        )
+    finally:
+        assert stop_daemon(daemon) == 0
+
+    bodies = [m.body for m in fake_twilio.messages]
+    assert len(bodies) == len(set(bodies)), "a message reached Twilio twice"
+    sent = [r for r in rows if r.status == MessageStatus.SENT]
+    assert len(sent) + sum(r.status == MessageStatus.UNKNOWN for r in rows) == 120
+    assert {r.body for r in sent} <= set(bodies)
+    assert in_flight >= 0
+
+
+def test_sigterm_finishes_in_flight_sends_and_leaves_nothing_sending(home, fake_twilio):
+    practice, patient, settings = context(home)
+    wakeups.set_hook(None)
+    ids = [
+        schedule_message(
+            practice,
+            patient_id=patient.id,
+            body=f"Evening text {i:03d}",
+            at=utcnow(),
+            actor="test",
+            settings=settings,
+        ).id
+        for i in range(200)
+    ]
+    fake_twilio.set_fault_rate("slow", 1.0)
+    fake_twilio.slow_seconds = 0.2
+
+    daemon = start_daemon(home)
+    fake_twilio.wait_for(8, timeout=30)
+    started = time.monotonic()
+    code = stop_daemon(daemon, signal.SIGTERM)
+    took = time.monotonic() - started
+
+    assert code == 0
+    assert took < 20
+    rows = list(ScheduledMessage.select().where(ScheduledMessage.id.in_(ids)))
+    assert not [r.id for r in rows if r.status == MessageStatus.SENDING]
+    sent = {r.body for r in rows if r.status == MessageStatus.SENT}
+    assert sent == {m.body for m in fake_twilio.messages}
+    assert any(r.status == MessageStatus.PENDING for r in rows)
