@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from textual.worker import WorkerCancelled
 
 from daemon.context import Desk
 from store.home import resolve_home
@@ -36,3 +37,24 @@ def make_app(desk: Desk, seeded: Seeded):  # type: ignore[no-untyped-def]
         return FrontdeskApp(desk, **options)
 
     return make
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait until every worker is done and the screen has caught up; a
+    finished worker may start another (a page read after a save)."""
+    for _ in range(3):
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass  # an exclusive re-read replaced it; the next one is awaited
+        await pilot.pause()
+
+
+def select_row(screen, key: int) -> None:  # type: ignore[no-untyped-def]
+    """Put the cursor of the screen's list on the row with this id."""
+    from tui.widgets.paged_table import PagedTable
+
+    table = screen.query_one(PagedTable)
+    keys = [row.key.value for row in table.ordered_rows]
+    table.move_cursor(row=keys.index(str(key)))
+    table.focus()

@@ -92,6 +92,13 @@ class FormModal(ModalScreen[T]):
     def compose_fields(self) -> ComposeResult:
         yield from ()
 
+    def on_mount(self) -> None:
+        # The scrolling frame could take focus first; typing starts in a field.
+        for control in self.query("Input, TextArea, Select"):
+            if control.focusable:
+                control.focus()
+                break
+
     def action_close_dialog(self) -> None:
         self.dismiss(None)
 
