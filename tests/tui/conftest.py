@@ -1,5 +1,6 @@
 """TUI fixtures: a desk on a real SQLite file, seeded, with a fixed clock."""
 
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,9 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     """Wait until every worker is done and the screen has caught up; a
     finished worker may start another (a page read after a save)."""
     for _ in range(3):
-        try:
+        # A cancelled worker was replaced by an exclusive re-read.
+        with suppress(WorkerCancelled):
             await pilot.app.workers.wait_for_complete()
-        except WorkerCancelled:
-            pass  # an exclusive re-read replaced it; the next one is awaited
         await pilot.pause()
 
 
