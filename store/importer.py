@@ -257,12 +257,14 @@ def _upsert_patient(
     practice: Practice, person: PersonRow, actor: str, now: datetime, *, update: bool
 ) -> tuple[Patient, str]:
     patient = None
+    linked = False
     if person.external_id is not None:
         patient = find_patient_by_external_id(practice, person.external_id)
     if patient is None and person.phone is not None:
         patient = _find_by_phone_and_name(practice, person, unlinked=person.external_id)
         if patient is not None and person.external_id is not None:
             _link_external_id(practice, patient, person.external_id, actor, now)
+            linked = True
 
     if patient is None:
         if not (person.first_name and person.phone):
@@ -283,7 +285,7 @@ def _upsert_patient(
         return created, "created"
 
     if not update:
-        return patient, "unchanged"
+        return patient, "updated" if linked else "unchanged"
 
     before = (patient.first_name, patient.last_name, patient.phone)
     patient = update_patient(
@@ -296,7 +298,7 @@ def _upsert_patient(
         now=now,
     )
     after = (patient.first_name, patient.last_name, patient.phone)
-    return patient, "unchanged" if before == after else "updated"
+    return patient, "unchanged" if before == after and not linked else "updated"
 
 
 def _find_by_phone_and_name(
