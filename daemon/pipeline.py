@@ -183,7 +183,7 @@ class Sender:
 
         appointment = None
         if message.kind == MessageKind.REMINDER:
-            appointment = get_appointment(practice, message.appointment_id)
+            appointment = get_appointment(practice, message.appointment_id or 0)
             appointment.practice = practice
             verdict = self._check_reminder(message, appointment, now)
             if verdict is not None:

@@ -163,7 +163,7 @@ def update_appointment(
         appointment.practice = practice
         changes: dict[str, str] = {}
 
-        new_status = appointment.status if status is None else parse_status(status)
+        new_status = parse_status(appointment.status if status is None else status)
         if new_status != appointment.status:
             changes["status"] = f"{appointment.status} -> {new_status}"
             appointment.status = new_status

@@ -138,7 +138,7 @@ def record_sent(
     segments: int | None,
     encoding: str,
     gateway: str,
-    consent: ConsentRecord | None,
+    consent: ConsentRecord | int | None,
     now: datetime | None = None,
 ) -> SentMessage | None:
     """Store what the provider accepted and mark the message sent, at once.
@@ -288,7 +288,7 @@ def store_body(message: ScheduledMessage, body: str) -> bool:
     updated = ScheduledMessage.update(body=body).where(_ours(message)).execute()
     if updated == 1:
         message.body = body
-        message._dirty.discard("body")
+        message._dirty.discard("body")  # type: ignore[attr-defined]
     return updated == 1
 
 
@@ -413,5 +413,5 @@ def _settle(
 
     fresh = ScheduledMessage.get_by_id(message.id)
     message.__data__.update(fresh.__data__)
-    message._dirty.clear()
+    message._dirty.clear()  # type: ignore[attr-defined]
     return True

@@ -7,7 +7,7 @@ The daemon's side of the lifecycle (claiming and marking rows) lives in
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from store import wakeups
 from store.audit import record_event
@@ -312,7 +312,7 @@ def count_by_status(practice: Practice | int) -> dict[str, int]:
     from peewee import fn
 
     counts = {str(status): 0 for status in MessageStatus}
-    rows = (
+    rows: Any = (
         ScheduledMessage.for_tenant(practice)
         .select(ScheduledMessage.status, fn.COUNT(ScheduledMessage.id))
         .group_by(ScheduledMessage.status)

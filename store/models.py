@@ -8,6 +8,7 @@ row raises ``CrossPracticeLink``.
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 import peewee
@@ -49,6 +50,8 @@ class UTCDateTimeField(peewee.DateTimeField):
 
 
 class BaseModel(peewee.Model):
+    id = peewee.AutoField()
+
     class Meta:
         database = database
         legacy_table_names = False
@@ -75,15 +78,16 @@ class TenantModel(BaseModel):
     """A row that belongs to one practice."""
 
     practice = peewee.ForeignKeyField(Practice, on_delete="CASCADE")
+    practice_id: int
 
     @classmethod
-    def for_tenant(cls, practice: Practice | int) -> peewee.ModelSelect:
+    def for_tenant(cls, practice: Practice | int) -> "peewee.ModelSelect[Self]":
         """Every query starts here, so no screen or task sees another practice."""
         return cls.select().where(cls.practice == practice)
 
-    def save(self, *args: object, **kwargs: object) -> int:
+    def save(self, force_insert: bool = False, only: Any = None) -> int:
         self.check_same_practice()
-        return super().save(*args, **kwargs)
+        return super().save(force_insert=force_insert, only=only)
 
     def check_same_practice(self) -> None:
         """Raise CrossPracticeLink when a linked row belongs to another practice."""
@@ -141,10 +145,10 @@ class Patient(TenantModel):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    def save(self, *args: object, **kwargs: object) -> int:
+    def save(self, force_insert: bool = False, only: Any = None) -> int:
         self.first_key = search_key(self.first_name)
         self.last_key = search_key(self.last_name)
-        return super().save(*args, **kwargs)
+        return super().save(force_insert=force_insert, only=only)
 
 
 def search_key(text: str) -> str:
@@ -168,6 +172,7 @@ class ConsentRecord(TenantModel):
     """One grant or revocation. The history is append-only; the latest counts."""
 
     patient = peewee.ForeignKeyField(Patient, backref="consents", on_delete="CASCADE")
+    patient_id: int
     channel = peewee.CharField(max_length=10, default=Channel.SMS)
     granted = peewee.BooleanField()
     source = peewee.CharField(max_length=30)
@@ -191,6 +196,7 @@ class Appointment(TenantModel):
     patient = peewee.ForeignKeyField(
         Patient, backref="appointments", on_delete="CASCADE"
     )
+    patient_id: int
     provider = peewee.CharField(max_length=100, default="")
     starts_at = UTCDateTimeField()
     duration_minutes = peewee.IntegerField(default=30)
@@ -246,6 +252,7 @@ class SentMessage(TenantModel):
     """What went out: the text as sent, the provider's id and the consent used."""
 
     patient = peewee.ForeignKeyField(Patient, on_delete="CASCADE")
+    patient_id: int
     to_number = peewee.CharField(max_length=20)
     body = peewee.TextField()
     provider_sid = peewee.CharField(max_length=64)
@@ -253,6 +260,7 @@ class SentMessage(TenantModel):
     encoding = peewee.CharField(max_length=10, default="")
     gateway = peewee.CharField(max_length=20)
     consent = peewee.ForeignKeyField(ConsentRecord, null=True, on_delete="SET NULL")
+    consent_id: int | None
     sent_at = UTCDateTimeField(default=utcnow)
 
 
@@ -260,6 +268,7 @@ class ScheduledMessage(TenantModel):
     """An outgoing text and its place in the lifecycle; the truth of what goes out."""
 
     patient = peewee.ForeignKeyField(Patient, backref="messages", on_delete="CASCADE")
+    patient_id: int
     to_number = peewee.CharField(max_length=20)
     # Manual messages keep the staff's text here. A reminder is rendered when it
     # is sent, from the appointment as it is then, and the result stored here.
@@ -268,6 +277,7 @@ class ScheduledMessage(TenantModel):
     appointment = peewee.ForeignKeyField(
         Appointment, null=True, backref="reminders", on_delete="CASCADE"
     )
+    appointment_id: int | None
     reminder_offset = peewee.IntegerField(null=True)  # seconds before the start
     channel = peewee.CharField(max_length=10, default=Channel.SMS)
     status = peewee.CharField(max_length=10, default=MessageStatus.PENDING)
@@ -291,6 +301,7 @@ class ScheduledMessage(TenantModel):
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
     sent_message = peewee.ForeignKeyField(SentMessage, null=True, on_delete="SET NULL")
+    sent_message_id: int | None
     # Bumped on every move, so a wake-up task can tell it is out of date.
     version = peewee.IntegerField(default=1)
 

@@ -80,7 +80,9 @@ def sync_reminders(
         )
         .order_by(ScheduledMessage.id)
     )
-    live = {row.reminder_offset: row for row in rows if row.status in LIVE_STATUSES}
+    live = {
+        row.reminder_offset or 0: row for row in rows if row.status in LIVE_STATUSES
+    }
 
     stop_reason = _why_no_reminders(appointment, now)
     if stop_reason is not None:
@@ -91,13 +93,15 @@ def sync_reminders(
         return []
 
     notes = []
-    kept = []
+    kept: list[ScheduledMessage] = []
     for offset in settings.reminders.offsets:
-        row, note = _sync_offset(appointment, offset, rows, live, settings, actor, now)
+        kept_row, note = _sync_offset(
+            appointment, offset, rows, live, settings, actor, now
+        )
         if note:
             notes.append(note)
-        if row is not None:
-            kept.append(row)
+        if kept_row is not None:
+            kept.append(kept_row)
 
     appointment.reminder_note = "; ".join(notes)
     appointment.save()
