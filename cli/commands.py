@@ -2,6 +2,7 @@
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 from datetime import datetime
@@ -550,6 +551,8 @@ def run_daemon_command(args: argparse.Namespace, logs: "CliLogging") -> int:
 
     desk = open_desk(args, logs)
     configure_logging()
+    # The consumer's start and stop lines belong in the journal.
+    logging.getLogger("huey").setLevel(logging.NOTSET)
     return int(run_daemon(desk) or 0)
 
 

@@ -8,9 +8,10 @@ with the outbox gateway, so nothing is really sent.
 import argparse
 import csv
 import io
+import logging
 import shlex
 import sys
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -22,6 +23,9 @@ from store.models import utcnow
 
 if TYPE_CHECKING:
     from cli.main import CliLogging
+    from daemon.context import Desk
+    from store.importer import ImportResult
+    from store.models import ScheduledMessage
 
 MARKER = ".frontdesk-demo"
 DEFAULT_FOLDER = "frontdesk-demo"
@@ -128,7 +132,7 @@ def run_demo(args: argparse.Namespace, logs: "CliLogging") -> int:
         raise CliError(f"the demo export did not import:\n  {lines}", 1)
     message = _schedule_welcome(desk, now)
 
-    _print_guide(desk.home.root or root, result, message.id, now)
+    _print_guide(desk.home.root or root, result, message.id)
     if args.no_daemon:
         where = shlex.quote(str(desk.home.root))
         print(f"Set up only. Start the sender with: frontdesk --home {where} daemon")
@@ -138,6 +142,7 @@ def run_demo(args: argparse.Namespace, logs: "CliLogging") -> int:
 
     print("Starting the sender now; press Ctrl-C to stop it.\n", flush=True)
     configure_logging()
+    logging.getLogger("huey").setLevel(logging.NOTSET)
     return int(run_daemon(desk) or 0)
 
 
@@ -237,11 +242,11 @@ def _demo_starts(now: datetime, zone: ZoneInfo) -> list[tuple[datetime, str]]:
     return soon + yesterday + ahead
 
 
-def _at(day, hour: int, zone: ZoneInfo, minute: int = 0) -> datetime:  # type: ignore[no-untyped-def]
+def _at(day: date, hour: int, zone: ZoneInfo, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
 
 
-def _schedule_welcome(desk, now: datetime):  # type: ignore[no-untyped-def]
+def _schedule_welcome(desk: "Desk", now: datetime) -> "ScheduledMessage":
     from store.messages import schedule_message
     from store.patients import find_patient_by_external_id
 
@@ -260,7 +265,7 @@ def _schedule_welcome(desk, now: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def _print_guide(root: Path, result, message_id: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def _print_guide(root: Path, result: "ImportResult", message_id: int) -> None:
     folder = shlex.quote(str(root))
     print(f"The demo practice {PRACTICE} is ready in {root}")
     print(

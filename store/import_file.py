@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from store.appointments import parse_status
@@ -265,7 +265,7 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def _header(reader: "csv._reader") -> tuple[list[str], int]:
+def _header(reader: Any) -> tuple[list[str], int]:
     for record in reader:
         if any(cell.strip() for cell in record):
             return [cell.strip() for cell in record], reader.line_num

@@ -6,11 +6,11 @@ One bad row anywhere means nothing is written, and every bad row is reported.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from store.appointments import (
     book_appointment,
@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DURATION = 30
 
 Progress = Callable[[int, int], None]
+R = TypeVar("R", PersonRow, VisitRow)
 
 
 @dataclass
@@ -223,7 +224,13 @@ class _Rollback(Exception):
     """Raised to undo the whole import after a dry run or a failed row."""
 
 
-def _apply_all(result, table, rows, apply, progress) -> None:  # type: ignore[no-untyped-def]
+def _apply_all(
+    result: ImportResult,
+    table: Table,
+    rows: Sequence[R],
+    apply: Callable[[R], None],
+    progress: Progress | None,
+) -> None:
     total = len(rows)
     try:
         with database.atomic():
@@ -360,6 +367,8 @@ def _record_consent(
         result.consents_granted += 1
         return True
 
+    if latest is None:
+        return False
     if person.consent and not latest.granted:
         result.warnings.append(
             RowError(
@@ -370,7 +379,7 @@ def _record_consent(
                 "with the patient if they agreed again.",
             )
         )
-    elif not person.consent and latest is not None and latest.granted:
+    elif not person.consent and latest.granted:
         result.warnings.append(
             RowError(
                 person.line,
@@ -421,7 +430,7 @@ def _upsert_appointment(
             "on this row.",
         )
 
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if status is not None and status != existing.status:
         changes["status"] = status
     if visit.starts_at != existing.starts_at:

@@ -63,7 +63,9 @@ def query(home: Path, sql: str, *params: object) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
-def run_frontdesk(*argv: object, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def run_frontdesk(
+    *argv: object, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m cli.main ARGS...` in a new process."""
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     environment.update(env or {})

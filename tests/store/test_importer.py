@@ -26,14 +26,14 @@ def csv_bytes(*lines: str) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def appointments(practice, settings, now, *lines, **options):  # type: ignore[no-untyped-def]
+def appointments(practice, settings, now, *lines, **options):
     return import_appointments(
         practice, csv_bytes(*lines), settings=settings, actor="import", now=now,
         **options,
     )  # fmt: skip
 
 
-def patients(practice, settings, now, *lines, **options):  # type: ignore[no-untyped-def]
+def patients(practice, settings, now, *lines, **options):
     return import_patients(
         practice, csv_bytes(*lines), settings=settings, actor="import", now=now,
         **options,
