@@ -571,5 +571,6 @@ def run_desk(args: argparse.Namespace, logs: "CliLogging") -> int:
             "work: see `frontdesk --help`.",
             EXIT_FAILED,
         ) from None
+    logs.leave_terminal()
     result = run_app(desk)
     return result if isinstance(result, int) else EXIT_OK

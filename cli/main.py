@@ -167,6 +167,7 @@ class CliLogging:
         stderr.setFormatter(_OneLine())
         stderr.addFilter(lambda record: not getattr(record, FILE_ONLY, False))
         self.root.handlers = [stderr]
+        self.stderr = stderr
         self.root.setLevel(logging.DEBUG)
         # SQL text and HTTP request lines carry phone numbers and bodies.
         for noisy in ("peewee", "twilio.http_client", "huey", "urllib3"):
@@ -189,8 +190,12 @@ class CliLogging:
         self.root.addHandler(handler)
         self.path = path
 
+    def leave_terminal(self) -> None:
+        """Stop writing to stderr: a full-screen app owns the terminal now."""
+        self.root.removeHandler(self.stderr)
+
     def stop(self) -> None:
-        for handler in self.root.handlers:
+        for handler in [*self.root.handlers, self.stderr]:
             if handler not in self.saved[0]:
                 handler.close()
         self.root.handlers, level = self.saved
