@@ -20,10 +20,14 @@ def write_config(
     quiet_hours: str = "",
     sending: str = "",
     reminders: str = "",
+    practice: str = "",
 ) -> None:
     """A config.toml that sends through the fake; no quiet hours unless asked,
     so the tests run at any hour of the real day."""
     text = f"""
+[practice]
+{practice}
+
 [sms]
 backend = "twilio"
 from = "{SENDER}"
@@ -40,13 +44,6 @@ timeout = "2s"
     path = home / "config.toml"
     path.write_text(text)
     path.chmod(0o600)
-
-
-_LAUNCH = (
-    "import sys; from daemon.context import open_desk; "
-    "from daemon.service import configure_logging, run_daemon; "
-    "configure_logging(); sys.exit(run_daemon(open_desk(sys.argv[1])))"
-)
 
 
 def daemon_env() -> dict[str, str]:
@@ -67,7 +64,7 @@ def start_daemon(home: Path, log_name: str = "daemon.log") -> subprocess.Popen:
     """Start `frontdesk daemon` for the home; its log goes to a file there."""
     log = open(home / log_name, "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        [sys.executable, "-c", _LAUNCH, str(home)],
+        [sys.executable, "-m", "cli.main", "--home", str(home), "daemon"],
         cwd=REPO,
         env=daemon_env(),
         stdout=log,
