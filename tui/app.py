@@ -30,6 +30,9 @@ SCREENS_BY_MODE = {
 }
 
 
+SCREEN_KEYS = Binding.Group("Screens", compact=True)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -55,10 +58,31 @@ class FrontdeskApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     BINDINGS = [
-        Binding("f1", "show_screen('today')", "Today", id="show-today"),
-        Binding("f2", "show_screen('appointments')", "Appts", id="show-appointments"),
-        Binding("f3", "show_screen('patients')", "Patients", id="show-patients"),
-        Binding("f4", "show_screen('messages')", "Queue", id="show-messages"),
+        # One footer entry for the four screens; the help lists each key.
+        Binding(
+            "f1", "show_screen('today')", "Today", id="show-today", group=SCREEN_KEYS
+        ),
+        Binding(
+            "f2",
+            "show_screen('appointments')",
+            "Appts",
+            id="show-appointments",
+            group=SCREEN_KEYS,
+        ),
+        Binding(
+            "f3",
+            "show_screen('patients')",
+            "Patients",
+            id="show-patients",
+            group=SCREEN_KEYS,
+        ),
+        Binding(
+            "f4",
+            "show_screen('messages')",
+            "Queue",
+            id="show-messages",
+            group=SCREEN_KEYS,
+        ),
         Binding("1", "show_screen('today')", "Today", show=False),
         Binding("2", "show_screen('appointments')", "Appts", show=False),
         Binding("3", "show_screen('patients')", "Patients", show=False),

@@ -27,6 +27,8 @@ from tui.screens.base import PAGE_SIZE, DeskScreen
 from tui.screens.dialogs import ConfirmModal, GoToDateModal
 from tui.widgets.paged_table import PagedTable
 
+DAY_KEYS = Binding.Group("Day", compact=True)
+
 
 @dataclass(frozen=True)
 class DayPage:
@@ -47,8 +49,20 @@ class AppointmentsScreen(DeskScreen):
     SCREEN_NAME = "Appointments"
 
     BINDINGS = [
-        Binding("left_square_bracket", "change_day(-1)", "Prev day", id="previous-day"),
-        Binding("right_square_bracket", "change_day(1)", "Next day", id="next-day"),
+        Binding(
+            "left_square_bracket",
+            "change_day(-1)",
+            "Prev day",
+            id="previous-day",
+            group=DAY_KEYS,
+        ),
+        Binding(
+            "right_square_bracket",
+            "change_day(1)",
+            "Next day",
+            id="next-day",
+            group=DAY_KEYS,
+        ),
         Binding("t", "show_today", "Today", id="show-today-appointments", show=False),
         Binding("g", "go_to_day", "Go to day", id="go-to-day"),
         Binding("a", "add_appointment", "Book", id="add-appointment"),

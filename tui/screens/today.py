@@ -30,8 +30,8 @@ QUEUE_ORDER = (
     (MessageStatus.PENDING, ""),
     (MessageStatus.SENDING, ""),
     (MessageStatus.SENT, ""),
-    (MessageStatus.FAILED, "$error"),
-    (MessageStatus.UNKNOWN, "$warning"),
+    (MessageStatus.FAILED, "$text-error"),
+    (MessageStatus.UNKNOWN, "$text-warning"),
     (MessageStatus.CANCELLED, ""),
     (MessageStatus.EXPIRED, ""),
 )
@@ -170,22 +170,22 @@ class TodayScreen(DeskScreen):
 
         if age is None:
             lines = [
-                "[bold $warning]⚠ The daemon has never run.[/]",
+                "[bold $text-warning]⚠ The daemon has never run.[/]",
                 "No texts go out until IT starts the frontdesk-daemon service.",
             ]
         elif stale:
             lines = [
-                f"[bold $warning]⚠ Last sweep {age_label(age)} ago.[/]",
+                f"[bold $text-warning]⚠ Last sweep {age_label(age)} ago.[/]",
                 "Texts are not going out; ask IT to check the frontdesk-daemon "
                 "service (frontdesk status).",
             ]
         else:
             lines = [
-                f"[$success]✓[/] Last sweep {age_label(age)} ago",
+                f"[$text-success]✓[/] Last sweep {age_label(age)} ago",
                 f"Sending through: {health.gateway or 'unknown'}",
             ]
         if health.error:
-            lines.append(f"[$error]Error: {_escape(health.error)}[/]")
+            lines.append(f"[$text-error]Error: {_escape(health.error)}[/]")
 
         panel.update("\n".join(lines))
         panel.set_class(stale, "-warning")

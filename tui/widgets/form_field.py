@@ -45,6 +45,9 @@ class FormField(Vertical):
         super().__init__(id=id or f"field-{field}")
         self.label = label
         self.control = control
+        # Borderless inputs, so a whole form fits a 24-line terminal.
+        if hasattr(control, "compact"):
+            control.compact = True
         self.field = field
         self.hint = hint
 

@@ -3,8 +3,10 @@
 from collections.abc import Sequence
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.color import Color, ColorParseError
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -91,9 +93,20 @@ class PagedTable(DataTable[Any]):
         return True
 
     def tone(self, text: str, variable: str) -> Text:
-        """``text`` in a theme colour ("error", "warning", "success"...)."""
-        colour = self.app.theme_variables.get(variable)
-        return Text(text, style=colour or "", end="")
+        """``text`` in a theme colour ("error", "warning", "success"...).
+
+        The theme's text variant ($text-error) is preferred where it has one:
+        it is the shade made to be read on the theme's background.
+        """
+        variables = self.app.theme_variables
+        value = variables.get(f"text-{variable}") or variables.get(variable) or ""
+        try:
+            colour = Color.parse(value)
+        except ColorParseError:
+            # "auto 60%" and the like: the text colour, faded into the table.
+            _, background = self.background_colors
+            colour = background + self.styles.color.multiply_alpha(0.6)
+        return Text(text, style=Style(color=colour.rich_color), end="")
 
 
 def _cell(value: Any) -> Any:

@@ -53,6 +53,7 @@ class PatientPicker(Vertical):
     PatientPicker > OptionList {
         height: auto;
         max-height: 6;
+        border: none;
     }
     PatientPicker > .patient-picker--chosen {
         color: $success;
@@ -88,6 +89,7 @@ class PatientPicker(Vertical):
         yield Input(
             placeholder="Type a name or phone number",
             id="picker-query",
+            compact=True,
             value=self.chosen.name if self.chosen else "",
         )
         yield OptionList(id="picker-results")
