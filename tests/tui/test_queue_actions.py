@@ -190,3 +190,23 @@ async def test_the_queue_shows_a_send_without_a_key_press(make_app, seeded):
         await settle(pilot)
 
         assert "sent" in str(table.get_row(str(seeded.pending_message))[3])
+
+
+async def test_filtering_by_status_and_day(make_app, seeded):
+    from textual.widgets import Select
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot)
+        screen.query_one("#filter-status", Select).value = "failed"
+        await settle(pilot)
+        keys = {r.key.value for r in screen.query_one(PagedTable).ordered_rows}
+        assert str(seeded.failed_message) in keys
+        assert str(seeded.pending_message) not in keys
+
+        screen.query_one("#filter-status", Select).value = Select.NULL
+        screen.query_one("#filter-day").value = "tomorrow"
+        await settle(pilot)
+        rows = screen.query_one(PagedTable).ordered_rows
+        assert str(seeded.pending_message) in {r.key.value for r in rows}
+        assert len(rows) == 2  # the typed text and Maria's 2 h reminder

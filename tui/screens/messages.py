@@ -271,13 +271,12 @@ class MessagesScreen(DeskScreen):
             if not yes:
                 return
             actor, now = self.app.actor, self.app.now()
-            self.run_store_action(
-                lambda: (
-                    cancel_message(desk.practice, message.id, actor=actor, now=now)
-                    and f"Cancelled the text to {name}."
-                ),
-                what="Cancel",
-            )
+
+            def job() -> str:
+                cancel_message(desk.practice, message.id, actor=actor, now=now)
+                return f"Cancelled the text to {name}."
+
+            self.run_store_action(job, what="Cancel")
 
         self.app.push_screen(
             ConfirmModal(
@@ -301,19 +300,18 @@ class MessagesScreen(DeskScreen):
             return
         desk, name = self.app.desk, self._patient_name(message)
         actor, now = self.app.actor, self.app.now()
-        self.run_store_action(
-            lambda: (
-                retry_message(
-                    desk.practice,
-                    message.id,
-                    actor=actor,
-                    settings=desk.settings,
-                    now=now,
-                )
-                and f"The text to {name} is back in the queue."
-            ),
-            what="Retry",
-        )
+
+        def job() -> str:
+            retry_message(
+                desk.practice,
+                message.id,
+                actor=actor,
+                settings=desk.settings,
+                now=now,
+            )
+            return f"The text to {name} is back in the queue."
+
+        self.run_store_action(job, what="Retry")
 
     def _patient_name(self, message: ScheduledMessage) -> str:
         patient = self._page.patients.get(message.patient_id) if self._page else None
