@@ -8,7 +8,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.db import close_database, open_database
+from store.audit import SYSTEM_ACTOR, record_event
+from store.db import close_database, database, open_database
 from store.errors import NotFound
 from store.home import Home, resolve_home
 from store.models import Practice
@@ -44,7 +45,37 @@ def open_desk(home: str | Path | Home | None = None) -> Desk:
     settings = load_settings(resolved.config)
     open_database(resolved.database)
     practice = get_practice(settings.practice.id)
+    apply_practice_settings(practice, settings)
     return Desk(home=resolved, settings=settings, practice=practice)
+
+
+def apply_practice_settings(practice: Practice, settings: Settings) -> None:
+    """Make the practice's name, zone and region those config.toml sets.
+
+    The file is what the practice's IT person edits, so when it names a
+    value it wins over the one stored at ``init``; an unset key leaves the
+    stored value alone.
+    """
+    wanted = {
+        "name": settings.practice.name,
+        "timezone": settings.practice.timezone,
+        "region": settings.practice.region,
+    }
+    changes = {
+        key: value
+        for key, value in wanted.items()
+        if value and value != getattr(practice, key)
+    }
+    if not changes:
+        return
+
+    with database.atomic():
+        for key, value in changes.items():
+            setattr(practice, key, value)
+        practice.save()
+        record_event(practice, SYSTEM_ACTOR, "practice.updated", practice, changes)
+    practice.__dict__.pop("zone", None)
+    log.info("Practice %s updated from config.toml: %s", practice.id, sorted(changes))
 
 
 def close_desk() -> None:

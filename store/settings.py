@@ -560,7 +560,8 @@ _KEYS = (
         "sweep_batch",
         _whole(1, 10000),
         500,
-        "The most due texts one minute's sweep picks up, 1 to 10000 (default: 500).",
+        "How many due texts the sweep claims at a time; it takes batches until "
+        "none are due, 1 to 10000 (default: 500).",
     ),
     _Key(
         "reminders",

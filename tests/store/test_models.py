@@ -226,3 +226,29 @@ def test_times_in_other_offsets_compare_correctly(practice, now):
     # 10:00 in New York is 15:00 UTC: after the cut, though "10" < "14".
     assert [a.id for a in found] == [late.id]
     assert early.id != late.id
+
+
+def test_config_practice_values_win_over_the_stored_ones(home_dir):
+    from daemon.context import open_desk
+    from store.models import AuditEvent, Practice
+    from store.practices import create_practice
+
+    open_database(home_dir / "frontdesk.db")
+    create_practice("Harbour Dental", "America/New_York", "US")
+    close_database()
+    (home_dir / "config.toml").write_text(
+        '[practice]\nname = "Harbour Dental & Implants"\ntimezone = "America/Chicago"\n'
+    )
+
+    desk = open_desk(home_dir)
+
+    stored = Practice.get()
+    assert (stored.name, stored.timezone, stored.region) == (
+        "Harbour Dental & Implants",
+        "America/Chicago",
+        "US",
+    )
+    assert desk.practice.zone.key == "America/Chicago"
+    assert AuditEvent.get(AuditEvent.action == "practice.updated").actor == "system"
+    close_database()
+    database.initialize(None)
