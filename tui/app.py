@@ -30,7 +30,7 @@ SCREENS_BY_MODE = {
 }
 
 
-SCREEN_KEYS = Binding.Group("Screens", compact=True)
+SCREEN_KEYS = Binding.Group("Screens")
 
 
 def utc_now() -> datetime:

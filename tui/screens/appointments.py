@@ -27,7 +27,7 @@ from tui.screens.base import PAGE_SIZE, DeskScreen
 from tui.screens.dialogs import ConfirmModal, GoToDateModal
 from tui.widgets.paged_table import PagedTable
 
-DAY_KEYS = Binding.Group("Day", compact=True)
+DAY_KEYS = Binding.Group("Day")
 
 
 @dataclass(frozen=True)
