@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import peewee
 
@@ -78,7 +79,8 @@ def _local_days(
     # UTC slice when the clocks change.
     zone = practice.zone
     counts: Counter[date] = Counter()
-    for (instant,) in settled_between(practice, status, column, start, end).tuples():
+    rows: Any = settled_between(practice, status, column, start, end).tuples()
+    for (instant,) in rows:
         counts[instant.astimezone(zone).date()] += 1
     return counts
 
@@ -89,7 +91,7 @@ def settled_between(
     column,  # type: ignore[no-untyped-def]
     start: datetime,
     end: datetime,
-) -> peewee.ModelSelect:
+) -> "peewee.ModelSelect[ScheduledMessage]":
     """The ``column`` instants of the messages that reached ``status`` in
     [start, end); only that one column is read."""
     return (
@@ -126,7 +128,7 @@ def reminders_by_appointment(
         .order_by(ScheduledMessage.id)
     )
     for row in rows:
-        found[row.appointment_id].append(row)
+        found[row.appointment_id or 0].append(row)
     return found
 
 
