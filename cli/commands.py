@@ -40,6 +40,18 @@ def default_actor() -> str:
         return "command line"
 
 
+def record_id(text: str) -> int:
+    """An id as argparse reads it: a whole number SQLite can hold, so a huge
+    one is a usage error rather than a crash in the database driver."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text} is not an id (ids start at 1)")
+    return value
+
+
 def add_actor(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--actor",
@@ -176,7 +188,7 @@ def add_schedule(sub: Sub, parents: Parents) -> None:
     )
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--to", metavar="PHONE", help="the patient's mobile number")
-    who.add_argument("--patient", type=int, metavar="ID", help="the patient's id")
+    who.add_argument("--patient", type=record_id, metavar="ID", help="the patient's id")
     p.add_argument(
         "--at",
         required=True,
@@ -247,6 +259,10 @@ def parse_when(text: str, practice: Practice) -> datetime:
             return utcnow() + parse_duration(value[1:])
         except ValueError as exc:
             raise InvalidInput(f"--at {text!r}: {exc}.", field="at") from None
+        except OverflowError:
+            raise InvalidInput(
+                f"--at {text!r} is further ahead than any calendar date.", field="at"
+            ) from None
 
     try:
         parsed = datetime.fromisoformat(value)
@@ -319,7 +335,7 @@ def add_cancel_retry(sub: Sub, parents: Parents) -> None:
         ("retry", "send a failed text, or one with an unknown outcome, again"),
     ):
         p = sub.add_parser(name, parents=parents, help=text, description=text + ".")
-        p.add_argument("id", type=int, metavar="ID", help="the message id")
+        p.add_argument("id", type=record_id, metavar="ID", help="the message id")
         add_actor(p)
         p.set_defaults(handler=run_cancel if name == "cancel" else run_retry)
 
@@ -368,7 +384,9 @@ def add_consent(sub: Sub, parents: Parents) -> None:
         "reminders still ahead; revoking cancels every pending text to them.",
     )
     p.add_argument("action", choices=["grant", "revoke"])
-    p.add_argument("patient", type=int, metavar="PATIENT", help="the patient's id")
+    p.add_argument(
+        "patient", type=record_id, metavar="PATIENT", help="the patient's id"
+    )
     p.add_argument(
         "--source",
         required=True,

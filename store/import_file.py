@@ -160,11 +160,19 @@ def practice_time_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     repeat (fall back) means its first occurrence. An aware time is only
     converted.
     """
-    if local.tzinfo is not None:
-        return local.astimezone(UTC)
+    try:
+        if local.tzinfo is not None:
+            return local.astimezone(UTC)
 
-    first = local.replace(tzinfo=zone, fold=0)
-    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+        first = local.replace(tzinfo=zone, fold=0)
+        back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        # Near year 1 or 9999 the conversion leaves the calendar Python has.
+        raise InvalidInput(
+            f"{local:%Y-%m-%d %H:%M} is outside the dates frontdesk can handle. "
+            "Check the year.",
+            field="starts_at",
+        ) from None
     if back != local:
         raise InvalidInput(
             f"{local:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks "

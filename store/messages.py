@@ -5,6 +5,7 @@ The daemon's side of the lifecycle (claiming and marking rows) lives in
 """
 
 import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ def check_body(body: str) -> str:
             f"is {MAX_BODY}.",
             field="body",
         )
-    if any(ord(ch) < 32 and ch not in "\n\r" for ch in body):
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r" for ch in body):
         raise InvalidInput(
             "The message holds control characters that phones cannot show.",
             field="body",

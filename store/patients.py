@@ -1,6 +1,7 @@
 """Patients: adding, editing and finding them by name or phone."""
 
 import logging
+import unicodedata
 from datetime import datetime
 
 from store.audit import record_event
@@ -181,7 +182,8 @@ def _clean_names(first_name: str, last_name: str) -> tuple[str, str]:
             raise InvalidInput(
                 f"The {label.replace('_', ' ')} is over 100 characters.", field=label
             )
-        if any(ord(ch) < 32 for ch in value):
+        # Category Cc: DEL and the C1 controls as well as those below 32.
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
             raise InvalidInput(
                 f"The {label.replace('_', ' ')} holds control characters.",
                 field=label,
