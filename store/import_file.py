@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from store.appointments import parse_status
+from store.durations import parse_duration
 from store.errors import InvalidInput
 from store.models import AppointmentStatus, Practice
 from store.phones import normalize_phone
-from store.settings import parse_duration
 
 log = logging.getLogger(__name__)
 

@@ -2,22 +2,17 @@
 
 import difflib
 import os
-import re
-import string
 import textwrap
 import tomllib
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import phonenumbers
-
+from store import setting_checks as checks
 from store.errors import ConfigError
-from store.quiet import QuietHours, parse_quiet_hours
-from store.sms import MAX_BODY
+from store.quiet import QuietHours
 
 Backend = Literal["auto", "twilio", "outbox"]
 
@@ -26,21 +21,9 @@ DEFAULT_TEMPLATE = (
     "Hi {first_name}, this is a reminder of your appointment with {provider} "
     "at {practice} on {date} at {time}. Reply STOP to opt out."
 )
-TEMPLATE_PLACEHOLDERS = ("first_name", "practice", "provider", "date", "time")
 
-# Replies that carriers, not the practice, act on: a patient who answers with
-# one of these is unsubscribed from every text, silently. STOP is left out on
-# purpose: "Reply STOP to opt out" is the wording carriers expect.
-CARRIER_KEYWORDS = ("CANCEL", "END", "QUIT", "UNSUBSCRIBE", "STOPALL")
-_KEYWORD = re.compile(r"\b(" + "|".join(CARRIER_KEYWORDS) + r")\b", re.IGNORECASE)
 
 SECRET_KEYS = ("account_sid", "auth_token", "api_key", "api_secret")
-MAX_OFFSET = timedelta(days=7)
-
-_DURATION = re.compile(r"(?:\d+[smhd])+")
-_DURATION_PART = re.compile(r"(\d+)([smhd])")
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION_HINT = "a duration like '90s', '15m', '2h', '1d' or '1h30m'"
 
 
 @dataclass(frozen=True)
@@ -117,276 +100,6 @@ class Settings:
         return cls()
 
 
-# Durations
-
-
-def parse_duration(text: str) -> timedelta:
-    """Read '90s', '15m', '2h', '1d' or a mix like '1h30m' into a timedelta.
-
-    Spaces and upper case are allowed. Raises ValueError saying the accepted
-    form for anything else, including negative or fractional numbers.
-    """
-    compact = re.sub(r"\s+", "", text).lower() if isinstance(text, str) else ""
-    if not _DURATION.fullmatch(compact):
-        raise ValueError(f"expected {_DURATION_HINT}, got {text!r}")
-
-    seconds = sum(
-        int(number) * _UNIT_SECONDS[unit]
-        for number, unit in _DURATION_PART.findall(compact)
-    )
-    try:
-        return timedelta(seconds=seconds)
-    except OverflowError:
-        raise ValueError(f"{text!r} is far too long a duration") from None
-
-
-def format_duration(span: timedelta) -> str:
-    """Write a duration the way config.toml takes it: '2h', '1h30m', '2d'.
-
-    Whole seconds only; a fraction is dropped. ``parse_duration`` reads the
-    result back to the same value. Raises ValueError for a negative span.
-    """
-    return "".join(f"{n}{unit}" for n, unit in _split(span, "d", "h", "m", "s"))
-
-
-def describe_duration(span: timedelta) -> str:
-    """Write a duration for staff: '24 h', '1 h 30 min', '45 s', '2 d'.
-
-    Raises ValueError for a negative span.
-    """
-    parts = _split(span, "d", "h", "min", "s")
-    return " ".join(f"{n} {unit}" for n, unit in parts)
-
-
-def _split(span: timedelta, *units: str) -> list[tuple[int, str]]:
-    """Break a span into days (only past 48 hours), hours, minutes, seconds."""
-    seconds = int(span.total_seconds())
-    if seconds < 0:
-        raise ValueError(f"a duration cannot be negative, got {span}")
-    if seconds == 0:
-        return [(0, units[3])]
-
-    days = seconds // 86400 if seconds >= 2 * 86400 and seconds % 86400 == 0 else 0
-    seconds -= days * 86400
-    counts = (days, seconds // 3600, seconds % 3600 // 60, seconds % 60)
-    return [(n, unit) for n, unit in zip(counts, units, strict=True) if n]
-
-
-# Checks for each kind of value. Each returns the value to keep or raises
-# ValueError with the rest of the sentence "[section] key ...".
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value if len(value) <= 60 else value[:60] + "…")
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return repr(value)
-
-
-def _text(value: Any, what: str, longest: int, lines: bool = False) -> str | None:
-    if not isinstance(value, str):
-        raise ValueError(f"must be {what} in quotes, got {_shown(value)}")
-    value = value.strip()
-    printable = value.replace("\n", "") if lines else value
-    if len(value) > longest or not printable.isprintable():
-        where = "" if lines else " on one line"
-        raise ValueError(
-            f"must be {what}{where}, at most {longest} characters, got {_shown(value)}"
-        )
-    return value or None
-
-
-def _name(value: Any) -> str | None:
-    return _text(value, "the practice's name", 100)
-
-
-def _timezone(value: Any) -> str | None:
-    zone = _text(value, "a time zone name", 64)
-    if zone is None:
-        return None
-    try:
-        zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        near = difflib.get_close_matches(zone, zoneinfo.available_timezones(), n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise ValueError(
-            "must be an IANA time zone such as 'America/New_York' or "
-            f"'Europe/London', got {_shown(zone)}{hint}"
-        ) from None
-    return zone
-
-
-def _region(value: Any) -> str | None:
-    region = _text(value, "a region code", 3)
-    if region is None:
-        return None
-    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(
-            "must be a two-letter region code such as 'US', 'GB' or 'AU', "
-            f"got {_shown(region)}"
-        )
-    return region.upper()
-
-
-def _whole(low: int, high: int) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(
-                f"must be a whole number from {low} to {high}, got {_shown(value)}"
-            )
-        if not low <= value <= high:
-            raise ValueError(
-                f"must be a whole number from {low} to {high}, got {value}"
-            )
-        return value
-
-    return check
-
-
-def _backend(value: Any) -> str:
-    if value not in ("auto", "twilio", "outbox"):
-        raise ValueError(
-            f"must be one of 'auto', 'twilio' or 'outbox', got {_shown(value)}"
-        )
-    return value
-
-
-def _from_number(value: Any) -> str | None:
-    number = _text(value, "a phone number", 20)
-    if number is not None and not re.fullmatch(r"\+[1-9]\d{6,14}", number):
-        raise ValueError(
-            "must be a phone number in E.164 form, '+' then country code and "
-            f"number with no spaces, such as '+15005550006', got {_shown(number)}"
-        )
-    return number
-
-
-def _sid(prefix: str, what: str, secret: bool) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        sid = _secret(value) if secret else _text(value, what, 64)
-        if sid is not None and not sid.startswith(prefix):
-            got = "a value" if secret else _shown(sid)
-            raise ValueError(
-                f"must be {what}, which starts with '{prefix}', got {got} that does not"
-            )
-        return sid
-
-    return check
-
-
-def _secret(value: Any) -> str | None:
-    # The value itself is never quoted back: error messages reach logs.
-    if not isinstance(value, str):
-        raise ValueError("must be text in quotes")
-    value = value.strip()
-    if any(char.isspace() or not char.isprintable() for char in value):
-        raise ValueError("must be a single word with no spaces; check the copy")
-    return value or None
-
-
-def _api_base(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(
-        r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()
-    ):
-        raise ValueError(
-            f"must be a web address starting with https://, got {_shown(value)}"
-        )
-    return value.strip().rstrip("/")
-
-
-def _quiet_hours(value: Any) -> QuietHours | None:
-    try:
-        return parse_quiet_hours(value if isinstance(value, str) else "?")
-    except ValueError:
-        raise ValueError(
-            "must be a 24-hour range like '21:00-08:00', with different start "
-            f"and end, or '' for no quiet hours, got {_shown(value)}"
-        ) from None
-
-
-def _duration(low: timedelta, high: timedelta) -> Callable[[Any], timedelta]:
-    allowed = f"from {format_duration(low)} to {format_duration(high)}"
-
-    def check(value: Any) -> timedelta:
-        try:
-            span = parse_duration(value)
-        except ValueError:
-            raise ValueError(
-                f"must be {_DURATION_HINT}, {allowed}, got {_shown(value)}"
-            ) from None
-        if not low <= span <= high:
-            raise ValueError(f"must be {allowed}, got {_shown(value)}")
-        return span
-
-    return check
-
-
-def _offsets(value: Any) -> tuple[timedelta, ...]:
-    if not isinstance(value, list):
-        raise ValueError(
-            f'must be a list of durations like ["24h", "2h"], got {_shown(value)}'
-        )
-
-    spans: list[timedelta] = []
-    for item in value:
-        try:
-            span = parse_duration(item)
-        except ValueError:
-            raise ValueError(
-                f"must list durations like '24h' or '2h', got {_shown(item)}"
-            ) from None
-        if not timedelta(0) < span <= MAX_OFFSET:
-            raise ValueError(
-                f"must each be more than 0 and at most 7d, got {_shown(item)}"
-            )
-        if span in spans:
-            raise ValueError(
-                f"lists {describe_duration(span)} twice; each offset must be unique"
-            )
-        spans.append(span)
-
-    return tuple(sorted(spans, reverse=True))
-
-
-def _template(value: Any) -> str:
-    template = _text(value, "the reminder text", MAX_BODY, lines=True)
-    if template is None:
-        raise ValueError("must not be empty")
-
-    try:
-        fields = list(string.Formatter().parse(template))
-    except ValueError:
-        raise ValueError(
-            "has a '{' or '}' that is not part of a placeholder; write {{ or }} "
-            "for a literal brace"
-        ) from None
-    allowed = ", ".join("{" + name + "}" for name in TEMPLATE_PLACEHOLDERS)
-    for _, name, spec, conversion in fields:
-        if name is not None and name not in TEMPLATE_PLACEHOLDERS:
-            raise ValueError(
-                f"uses {{{name}}}, which is not a placeholder; the placeholders "
-                f"are {allowed}"
-            )
-        if name is not None and (spec or conversion):
-            raise ValueError(f"must write {{{name}}} plainly, with no ':' or '!'")
-
-    keyword = _KEYWORD.search(template)
-    if keyword:
-        word = keyword.group(0)
-        raise ValueError(
-            f"contains {word!r}, a word carriers treat as an opt-out reply: a "
-            f"patient who texts {word.upper()} back is silently unsubscribed "
-            "from every text. Reword it (for example 'call us to reschedule') "
-            "and keep 'Reply STOP to opt out.'"
-        )
-    return template
-
-
 # The table of keys. Loading, SETTINGS_DOC and the config template all read
 # it, so the documentation cannot drift from what is accepted.
 
@@ -405,7 +118,7 @@ _KEYS = (
     _Key(
         "practice",
         "name",
-        _name,
+        checks.practice_name,
         "",
         "The practice's name, used as {practice} in reminder texts "
         "(default: unset, the name stored for the practice).",
@@ -413,7 +126,7 @@ _KEYS = (
     _Key(
         "practice",
         "timezone",
-        _timezone,
+        checks.timezone,
         "",
         "The practice's IANA time zone, such as America/New_York, used for "
         "appointment times and quiet hours (default: unset, the practice's "
@@ -422,7 +135,7 @@ _KEYS = (
     _Key(
         "practice",
         "region",
-        _region,
+        checks.region,
         "",
         "Two-letter region code, such as US, for reading phone numbers typed "
         "without a + country code (default: unset, the practice's stored region).",
@@ -430,7 +143,7 @@ _KEYS = (
     _Key(
         "practice",
         "id",
-        _whole(1, 2**31 - 1),
+        checks.whole(1, 2**31 - 1),
         1,
         "Which practice in the database this install serves, when one database "
         "holds several (default: unset, the only practice).",
@@ -438,7 +151,7 @@ _KEYS = (
     _Key(
         "sms",
         "backend",
-        _backend,
+        checks.backend,
         "auto",
         "Where texts go: 'twilio', 'outbox' (written to outbox.jsonl, nothing "
         "sent) or 'auto', Twilio when credentials are set and the outbox "
@@ -447,7 +160,7 @@ _KEYS = (
     _Key(
         "sms",
         "from",
-        _from_number,
+        checks.from_number,
         "",
         "The Twilio number texts come from, in E.164 form like +15005550006; "
         "set this or messaging_service_sid (default: unset).",
@@ -456,7 +169,7 @@ _KEYS = (
     _Key(
         "sms",
         "messaging_service_sid",
-        _sid("MG", "a Messaging Service SID", secret=False),
+        checks.sid("MG", "a Messaging Service SID", hidden=False),
         "",
         "A Twilio Messaging Service SID (MG...) to send through instead of one "
         "from number (default: unset).",
@@ -464,7 +177,7 @@ _KEYS = (
     _Key(
         "sms",
         "api_base",
-        _api_base,
+        checks.api_base,
         "https://api.twilio.com",
         "The Twilio API address; change it only to point at a test server "
         "(default: https://api.twilio.com).",
@@ -472,7 +185,7 @@ _KEYS = (
     _Key(
         "sms",
         "account_sid",
-        _sid("AC", "an Account SID", secret=True),
+        checks.sid("AC", "an Account SID", hidden=True),
         "",
         "The Twilio Account SID (AC...); if any credential is in this file it "
         "must be private, chmod 600 (default: unset).",
@@ -480,7 +193,7 @@ _KEYS = (
     _Key(
         "sms",
         "auth_token",
-        _secret,
+        checks.secret,
         "",
         "The Twilio auth token; safer in a systemd credential than here, and "
         "this file must be chmod 600 if it holds it (default: unset).",
@@ -488,7 +201,7 @@ _KEYS = (
     _Key(
         "sms",
         "api_key",
-        _sid("SK", "an API key SID", secret=True),
+        checks.sid("SK", "an API key SID", hidden=True),
         "",
         "A Twilio API key SID (SK...) to use with api_secret instead of the "
         "auth token (default: unset).",
@@ -496,7 +209,7 @@ _KEYS = (
     _Key(
         "sms",
         "api_secret",
-        _secret,
+        checks.secret,
         "",
         "The secret of that API key; this file must be chmod 600 if it holds "
         "it (default: unset).",
@@ -504,7 +217,7 @@ _KEYS = (
     _Key(
         "sending",
         "quiet_hours",
-        _quiet_hours,
+        checks.quiet_hours,
         "21:00-08:00",
         "Practice-local hours when no text goes out, as start-end in 24-hour "
         'time, or "" for none (default: 21:00-08:00).',
@@ -512,7 +225,7 @@ _KEYS = (
     _Key(
         "sending",
         "max_lateness",
-        _duration(timedelta(minutes=1), timedelta(days=7)),
+        checks.duration_between(timedelta(minutes=1), timedelta(days=7)),
         "6h",
         "How late after its time a text may still go out, say after an outage; "
         "later ones expire unsent (default: 6h).",
@@ -520,7 +233,7 @@ _KEYS = (
     _Key(
         "sending",
         "max_attempts",
-        _whole(1, 20),
+        checks.whole(1, 20),
         5,
         "How many times to try a text before it is marked failed, 1 to 20 "
         "(default: 5).",
@@ -528,7 +241,7 @@ _KEYS = (
     _Key(
         "sending",
         "retry_backoff",
-        _duration(timedelta(seconds=1), timedelta(hours=6)),
+        checks.duration_between(timedelta(seconds=1), timedelta(hours=6)),
         "30s",
         "How long to wait before trying again after a temporary failure "
         "(default: 30s).",
@@ -536,7 +249,7 @@ _KEYS = (
     _Key(
         "sending",
         "reconcile_after",
-        _duration(timedelta(seconds=10), timedelta(hours=6)),
+        checks.duration_between(timedelta(seconds=10), timedelta(hours=6)),
         "2m",
         "How long a text may sit in 'sending' with no answer before the daemon "
         "asks Twilio whether it went out (default: 2m).",
@@ -544,21 +257,21 @@ _KEYS = (
     _Key(
         "sending",
         "timeout",
-        _duration(timedelta(seconds=1), timedelta(minutes=5)),
+        checks.duration_between(timedelta(seconds=1), timedelta(minutes=5)),
         "15s",
         "How long to wait for Twilio to answer one request (default: 15s).",
     ),
     _Key(
         "sending",
         "concurrency",
-        _whole(1, 32),
+        checks.whole(1, 32),
         4,
         "How many texts the daemon sends at the same time, 1 to 32 (default: 4).",
     ),
     _Key(
         "sending",
         "sweep_batch",
-        _whole(1, 10000),
+        checks.whole(1, 10000),
         500,
         "How many due texts the sweep claims at a time; it takes batches until "
         "none are due, 1 to 10000 (default: 500).",
@@ -566,7 +279,7 @@ _KEYS = (
     _Key(
         "reminders",
         "offsets",
-        _offsets,
+        checks.offsets,
         ["24h", "2h"],
         "How long before an appointment each reminder goes out, each more "
         'than 0 and at most 7d, [] for none (default: ["24h", "2h"]).',
@@ -574,7 +287,7 @@ _KEYS = (
     _Key(
         "reminders",
         "min_lead",
-        _duration(timedelta(0), timedelta(days=1)),
+        checks.duration_between(timedelta(0), timedelta(days=1)),
         "1h",
         "The least time before the appointment that a reminder moved past "
         "quiet hours may still go out, else it goes the evening before "
@@ -583,7 +296,7 @@ _KEYS = (
     _Key(
         "reminders",
         "template",
-        _template,
+        checks.reminder_template,
         DEFAULT_TEMPLATE,
         "The reminder text with {first_name} {practice} {provider} {date} "
         "{time}; it must not mention CANCEL, END, QUIT, UNSUBSCRIBE or STOPALL "

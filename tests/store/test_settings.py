@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from store.durations import describe_duration, format_duration, parse_duration
 from store.errors import ConfigError
 from store.quiet import QuietHours
 from store.settings import (
@@ -19,10 +20,7 @@ from store.settings import (
     SendingSettings,
     Settings,
     SmsSettings,
-    describe_duration,
-    format_duration,
     load_settings,
-    parse_duration,
     render_config_template,
 )
 
