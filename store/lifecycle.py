@@ -6,11 +6,14 @@ settle one message.
 """
 
 import logging
+import threading
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from peewee import Case
+from peewee import Case, Node
 
 from store import wakeups
 from store.audit import SYSTEM_ACTOR, record_event
@@ -25,6 +28,87 @@ from store.models import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class _Write(Generic[T]):
+    write: Callable[[], T]
+    result: T | None = None
+    error: BaseException | None = None
+    finished: bool = False
+
+
+class GroupCommit:
+    """Writes from many threads made durable together, by one commit.
+
+    A thread that finds no commit under way takes every write waiting and
+    runs them in one transaction, each in its own savepoint; the others wait
+    for that commit. Under load a group holds a write from each send thread,
+    so they share one disk flush instead of queueing for one each.
+
+    NOTE: ``run`` returns only after the commit that holds its write, so
+    whatever its caller does next (call the provider, report a text sent)
+    happens after the write is on disk, exactly as with a commit of its own.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waiting: list[_Write[Any]] = []
+        self._leading = False
+
+    def run(self, write: Callable[[], T]) -> T:
+        """Run ``write`` in a shared transaction; return or raise what it did.
+
+        Inside a transaction of its own thread, the write joins that one.
+        """
+        if database.in_transaction():
+            return write()
+
+        job = _Write(write)
+        with self._cond:
+            self._waiting.append(job)
+            while self._leading and not job.finished:
+                self._cond.wait()
+            if not job.finished:
+                self._leading = True
+                group, self._waiting = self._waiting, []
+            else:
+                group = []
+
+        if group:
+            try:
+                self._commit(group)
+            finally:
+                with self._cond:
+                    for done in group:
+                        done.finished = True
+                    self._leading = False
+                    self._cond.notify_all()
+
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]
+
+    def _commit(self, group: list[_Write[Any]]) -> None:
+        try:
+            with database.atomic():
+                for job in group:
+                    try:
+                        with database.atomic():
+                            job.result = job.write()
+                    except Exception as exc:
+                        # Its savepoint is rolled back; the others still commit.
+                        job.error = exc
+        except BaseException as exc:
+            # Nothing was committed: every write of the group failed, and
+            # each caller raises that, the leader included.
+            for job in group:
+                job.error = job.error or exc
+
+
+_group_commit = GroupCommit()
 
 
 def claim_message(
@@ -146,31 +230,54 @@ def record_sent(
     Returns None, writing nothing, if another worker settled the row first.
     """
     now = now or utcnow()
-    with database.atomic():
-        if not _still_sending(message):
-            return None
-        sent = SentMessage.create(
-            practice=message.practice_id,
-            patient=message.patient_id,
-            to_number=message.to_number,
-            body=body,
-            provider_sid=provider_sid,
-            segments=segments,
-            encoding=encoding,
-            gateway=gateway,
-            consent=consent,
-            sent_at=now,
-        )
-        mark_sent(message, sent, now=now)
-        record_event(
-            message.practice_id,
-            SYSTEM_ACTOR,
-            "message.sent",
-            message,
-            {"provider_sid": provider_sid, "gateway": gateway},
-            now=now,
-        )
-    return sent
+    values = {
+        "practice": message.practice_id,
+        "patient": message.patient_id,
+        "to_number": message.to_number,
+        "body": body,
+        "provider_sid": provider_sid,
+        "segments": segments,
+        "encoding": encoding,
+        "gateway": gateway,
+        "consent": consent,
+        "sent_at": now,
+    }
+    # The record copies the message's own practice and patient, and the
+    # consent the pipeline found for that patient, so it cannot link across
+    # practices; the insert skips the per-link queries of a model save, which
+    # cost more than the send itself on a large backlog.
+
+    def write() -> SentMessage | None:
+        with database.atomic() as transaction:
+            sent = SentMessage(id=SentMessage.insert(**values).execute(), **values)
+            changed = _apply(
+                message,
+                MessageStatus.SENT,
+                now=now,
+                sent_message=sent.id,
+                provider_sid=provider_sid,
+                segments=segments,
+                body=body,
+                sent_at=now,
+                last_error_code="",
+                last_error="",
+            )
+            if not changed:
+                transaction.rollback()
+                return None
+
+            message.__rel__["sent_message"] = sent
+            record_event(
+                message.practice_id,
+                SYSTEM_ACTOR,
+                "message.sent",
+                message,
+                {"provider_sid": provider_sid, "gateway": gateway},
+                now=now,
+            )
+        return sent
+
+    return _group_commit.run(write)
 
 
 def mark_failed(
@@ -284,8 +391,13 @@ def cancel_claimed(
 
 def store_body(message: ScheduledMessage, body: str) -> bool:
     """Keep the text about to be handed over on the row, so a reconcile after
-    a crash or timeout can match it against the provider's records."""
-    updated = ScheduledMessage.update(body=body).where(_ours(message)).execute()
+    a crash or timeout can match it against the provider's records.
+
+    The body is durable when this returns, so it is stored before the send.
+    """
+    updated = _group_commit.run(
+        ScheduledMessage.update(body=body).where(_ours(message)).execute
+    )
     if updated == 1:
         message.body = body
         message._dirty.discard("body")  # type: ignore[attr-defined]
@@ -394,24 +506,31 @@ def _ours(message: ScheduledMessage):  # type: ignore[no-untyped-def]
     )
 
 
-def _still_sending(message: ScheduledMessage) -> bool:
-    return ScheduledMessage.select().where(_ours(message)).exists()
-
-
 def _settle(
     message: ScheduledMessage, status: MessageStatus, *, now: datetime, **fields: Any
 ) -> bool:
     """Move the row out of sending, only if it is still in sending."""
-    updated = (
-        ScheduledMessage.update(status=status, updated_at=now, **fields)
-        .where(_ours(message))
-        .execute()
-    )
-    if updated != 1:
+    if not _apply(message, status, now=now, **fields):
         log.warning("Message %s was no longer being sent; left it as it is", message.id)
         return False
+    return True
 
-    fresh = ScheduledMessage.get_by_id(message.id)
-    message.__data__.update(fresh.__data__)
+
+def _apply(
+    message: ScheduledMessage, status: MessageStatus, *, now: datetime, **fields: Any
+) -> bool:
+    """The guarded update, mirrored on ``message``; False if it was not ours."""
+    values = {"status": status, "updated_at": now, **fields}
+    updated = ScheduledMessage.update(**values).where(_ours(message)).execute()
+    if updated != 1:
+        return False
+
+    if any(isinstance(value, Node) for value in values.values()):
+        # An expression (one attempt fewer, the next version) is worked out
+        # by the database; read the row back to know its result.
+        fresh = ScheduledMessage.get_by_id(message.id)
+        message.__data__.update(fresh.__data__)
+    else:
+        message.__data__.update(values)
     message._dirty.clear()  # type: ignore[attr-defined]
     return True
