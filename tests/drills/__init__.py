@@ -1,0 +1,1 @@
+"""Fault drills: crashes, provider faults, concurrent writers, bad input."""
