@@ -120,7 +120,7 @@ def book_appointment(
         appointment = Appointment.create(
             practice=practice,
             patient=patient,
-            provider=" ".join(provider.split()),
+            provider=_clean_provider(provider),
             starts_at=starts_at,
             duration_minutes=duration_minutes,
             status=status,
@@ -183,8 +183,8 @@ def update_appointment(
             changes["duration_minutes"] = str(duration_minutes)
             appointment.duration_minutes = duration_minutes
 
-        if provider is not None and " ".join(provider.split()) != appointment.provider:
-            appointment.provider = " ".join(provider.split())
+        if provider is not None and _clean_provider(provider) != appointment.provider:
+            appointment.provider = _clean_provider(provider)
             changes["provider"] = appointment.provider
 
         if changes:
@@ -321,6 +321,21 @@ def _check_start(starts_at: datetime, status: AppointmentStatus, now: datetime) 
             "must be ahead.",
             field="starts_at",
         )
+
+
+def _clean_provider(provider: str) -> str:
+    # The provider's name goes into reminder texts, so it must be something a
+    # phone can show.
+    name = " ".join(provider.split())
+    if len(name) > 100:
+        raise InvalidInput(
+            "The provider's name is over 100 characters.", field="provider"
+        )
+    if not name.isprintable():
+        raise InvalidInput(
+            "The provider's name holds control characters.", field="provider"
+        )
+    return name
 
 
 def _check_duration(minutes: int) -> None:

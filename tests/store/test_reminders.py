@@ -400,3 +400,24 @@ def test_an_appointment_status_of_cancelled_is_final_for_its_reminders(
         .count()
         == 0
     )
+
+
+@pytest.mark.parametrize("provider", ["Dr.\x07 Chen", "Dr. \x9bChen", "x" * 101])
+def test_a_provider_name_a_phone_cannot_show_is_refused(
+    practice, patient, settings, now, provider
+):
+    from store.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as caught:
+        book_appointment(
+            practice,
+            patient_id=patient.id,
+            starts_at=now + timedelta(days=2),
+            provider=provider,
+            actor="desk",
+            settings=settings,
+            now=now,
+        )
+
+    assert caught.value.field == "provider"
+    assert Appointment.select().count() == 0
