@@ -176,9 +176,14 @@ def claim_due(
             & (ScheduledMessage.status == MessageStatus.PENDING)
         ).execute()
 
+    # Read back by id as well as token: the token alone lets the planner
+    # walk every row of the practice, so the sweep would slow as the history
+    # grows.
     return list(
         ScheduledMessage.for_tenant(practice)
-        .where(ScheduledMessage.claim_token == token)
+        .where(
+            ScheduledMessage.id.in_(due_ids) & (ScheduledMessage.claim_token == token)
+        )
         .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
     )
 
