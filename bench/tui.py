@@ -92,9 +92,6 @@ def run(workdir: Path, *, quick: bool) -> tuple[list[Figure], list[str]]:
     now = datetime.now(UTC)
     ids = add_patients(practice, patients, now)
     add_appointments(practice, ids, appointments, now, today=40)
-    from store.db import database
-
-    database.execute_sql("ANALYZE")
 
     typed = [*PREFIXES, PHONE_FRAGMENT]
     store_ms = {q: median_ms(lambda q=q: search_patients(practice, q)) for q in typed}
