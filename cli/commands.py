@@ -249,7 +249,7 @@ def run_schedule(args: argparse.Namespace, logs: "CliLogging") -> int:
 def parse_when(text: str, practice: Practice) -> datetime:
     """Read --at: practice time, an ISO time with an offset, now, or +span."""
     from store.durations import parse_duration
-    from store.import_file import practice_time_to_utc
+    from store.import_cells import practice_time_to_utc
 
     value = text.strip()
     if value.lower() == "now":

@@ -8,14 +8,19 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from store.appointments import parse_status
-from store.durations import parse_duration
 from store.errors import InvalidInput
+from store.import_cells import (
+    CellError,
+    practice_time_to_utc,
+    read_consent,
+    read_duration,
+    read_start,
+)
 from store.models import AppointmentStatus, Practice
 from store.phones import normalize_phone
 
@@ -77,11 +82,6 @@ APPOINTMENT_ALIASES = {
     "status": _words("status appointmentstatus apptstatus"),
 }
 
-_YES = {"yes", "y", "true", "t", "1", "x", "opted in", "opt in", "granted"}
-_NO = {"no", "n", "false", "f", "0", "opted out", "opt out", "declined"}
-_TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I %p", "%I%p")
-_ISO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
 
 class ImportFileError(InvalidInput):
     """The file as a whole cannot be read: wrong encoding, not CSV, or a
@@ -101,15 +101,6 @@ class RowError:
         if self.column:
             where += f", column {self.column}"
         return f"{where}: {self.message}"
-
-
-class CellError(Exception):
-    """One cell's value is wrong; ``field_name`` says which field."""
-
-    def __init__(self, field_name: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field_name = field_name
-        self.message = message
 
 
 @dataclass
@@ -151,35 +142,6 @@ class Table:
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     skipped: int = 0
-
-
-def practice_time_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
-    """Read a naive wall-clock time as practice time and return it in UTC.
-
-    A time the clocks skip (spring forward) raises InvalidInput; a time they
-    repeat (fall back) means its first occurrence. An aware time is only
-    converted.
-    """
-    try:
-        if local.tzinfo is not None:
-            return local.astimezone(UTC)
-
-        first = local.replace(tzinfo=zone, fold=0)
-        back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    except OverflowError:
-        # Near year 1 or 9999 the conversion leaves the calendar Python has.
-        raise InvalidInput(
-            f"{local:%Y-%m-%d %H:%M} is outside the dates frontdesk can handle. "
-            "Check the year.",
-            field="starts_at",
-        ) from None
-    if back != local:
-        raise InvalidInput(
-            f"{local:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks "
-            "go forward over it that night. Check the time.",
-            field="starts_at",
-        )
-    return first.astimezone(UTC)
 
 
 # Reading the file
@@ -431,7 +393,7 @@ def read_visit(
             cells.fail("phone", _NEEDS_PATIENT)
 
     starts_at = None
-    local = cells.check(_start, values, date_format)
+    local = cells.check(read_start, values, date_format)
     if local is not None:
         starts_at = cells.check(practice_time_to_utc, local, practice.zone)
 
@@ -445,7 +407,7 @@ def read_visit(
         if len(provider) > 100:
             cells.fail("provider", "is over 100 characters.")
 
-    duration = cells.check(_duration, values.get("duration_minutes", ""))
+    duration = cells.check(read_duration, values.get("duration_minutes", ""))
     external_id = cells.check(_identifier, values, "external_id")
     cells.finish()
     assert starts_at is not None
@@ -492,127 +454,8 @@ def _person(
         last_name=last,
         phone=phone,
         external_id=cells.check(_identifier, values, "external_id"),
-        consent=cells.check(_consent, values.get("sms_consent", "")),
+        consent=cells.check(read_consent, values.get("sms_consent", "")),
     )
-
-
-def _start(values: dict[str, str], date_format: str | None) -> datetime:
-    if "starts_at" in values:
-        text = values["starts_at"]
-        if not text:
-            raise CellError("starts_at", "is empty; the appointment needs a start.")
-        return _parse_datetime(text, date_format, "starts_at")
-
-    day, clock = values.get("date", ""), values.get("time", "")
-    if not day:
-        raise CellError("date", "is empty; the appointment needs a date.")
-    if not clock:
-        raise CellError("time", "is empty; the appointment needs a start time.")
-
-    if date_format:
-        try:
-            return datetime.strptime(f"{day} {clock}", date_format)
-        except ValueError:
-            if re.search(r"%[HIMpSTXcR]", date_format):
-                raise CellError(
-                    "date",
-                    f"'{day} {clock}' does not match the date format '{date_format}'.",
-                ) from None
-        try:
-            return datetime.combine(
-                datetime.strptime(day, date_format).date(), _parse_time(clock)
-            )
-        except ValueError:
-            raise CellError(
-                "date", f"'{day}' does not match the date format '{date_format}'."
-            ) from None
-
-    try:
-        parsed_day = date.fromisoformat(day)
-    except ValueError as exc:
-        raise CellError("date", _date_problem(day, exc)) from None
-    return datetime.combine(parsed_day, _parse_time(clock))
-
-
-def _parse_datetime(text: str, date_format: str | None, column: str) -> datetime:
-    if date_format:
-        try:
-            return datetime.strptime(text, date_format)
-        except ValueError:
-            raise CellError(
-                column, f"'{text}' does not match the date format '{date_format}'."
-            ) from None
-
-    if ":" not in text[10:]:
-        raise CellError(
-            column,
-            f"'{text}' has no time of day; write it like 2026-12-14 09:30.",
-        )
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise CellError(column, _date_problem(text, exc)) from None
-
-
-def _date_problem(text: str, exc: ValueError) -> str:
-    if _ISO_SHAPE.match(text) and "range" in str(exc):
-        return f"'{text}' is not a real date ({exc})."
-    return (
-        f"'{text}' is not a date frontdesk can read; write it like 2026-12-14 "
-        "09:30, or give the file's format with --date-format (for example "
-        "'%m/%d/%Y %I:%M %p')."
-    )
-
-
-def _parse_time(text: str) -> time:
-    compact = " ".join(text.upper().replace(".", "").split())
-    for layout in _TIME_FORMATS:
-        try:
-            return datetime.strptime(compact, layout).time()
-        except ValueError:
-            continue
-    raise CellError(
-        "time", f"'{text}' is not a time of day; write it like 09:30 or 2:30 PM."
-    )
-
-
-def _duration(text: str) -> int | None:
-    if not text:
-        return None
-
-    lowered = text.strip().lower()
-    match = re.fullmatch(r"(\d{1,5})\s*(m|min|mins|minutes)?", lowered)
-    clock = re.fullmatch(r"(\d{1,2}):(\d{2})", lowered)
-    if match:
-        minutes = int(match.group(1))
-    elif clock:
-        minutes = int(clock.group(1)) * 60 + int(clock.group(2))
-    else:
-        try:
-            minutes = int(parse_duration(lowered).total_seconds() // 60)
-        except ValueError:
-            raise CellError(
-                "duration_minutes",
-                f"'{text}' is not a length in minutes; write it like 30 or 1h30m.",
-            ) from None
-
-    if not 1 <= minutes <= 24 * 60:
-        raise CellError(
-            "duration_minutes",
-            f"'{text}' is not a length from 1 minute to 24 hours.",
-        )
-    return minutes
-
-
-def _consent(text: str) -> bool | None:
-    word = " ".join(text.lower().replace("-", " ").split())
-    if not word:
-        return None
-    if word in _YES:
-        return True
-    if word in _NO:
-        return False
-    raise CellError("sms_consent", f"'{text}' is not yes or no.")
 
 
 def _identifier(values: dict[str, str], name: str) -> str | None:

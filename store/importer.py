@@ -21,10 +21,10 @@ from store.audit import record_event
 from store.consent import grant_consent, latest_consent
 from store.db import database
 from store.errors import InvalidInput, StoreError
+from store.import_cells import CellError
 from store.import_file import (
     APPOINTMENT_ALIASES,
     PATIENT_ALIASES,
-    CellError,
     ImportFileError,
     PersonRow,
     RowError,

@@ -7,7 +7,7 @@ import pytest
 
 from store.consent import grant_consent, latest_consent, revoke_consent
 from store.errors import InvalidInput
-from store.import_file import practice_time_to_utc
+from store.import_cells import practice_time_to_utc
 from store.importer import ImportFileError, import_appointments, import_patients
 from store.models import (
     Appointment,
