@@ -103,6 +103,8 @@ def report(path: Path, result: "ImportResult") -> int:
         f"{result.unchanged} unchanged, {result.skipped} skipped (blank rows)"
     )
     if result.kind == "appointments":
+        if result.passed:
+            print(f"  left out, already over: {result.passed}")
         print(f"  patients added: {result.patients_created}")
     print(f"  SMS consent recorded: {result.consents_granted}")
     if result.ignored_columns:

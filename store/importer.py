@@ -73,7 +73,8 @@ class ImportResult:
     """What an import found and did; ``errors`` non-empty means nothing written.
 
     The counts are of rows: appointments in an appointments file, patients in
-    a patients file. ``skipped`` rows were blank.
+    a patients file. ``skipped`` rows were blank; ``passed`` rows were
+    booked or confirmed visits already over, left out with a warning.
     """
 
     kind: str
@@ -82,6 +83,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    passed: int = 0
     patients_created: int = 0
     consents_granted: int = 0
     errors: list[RowError] = field(default_factory=list)
@@ -199,6 +201,9 @@ def import_appointments(
             result.patients_created += 1
         _record_consent(practice, patient, visit.person, settings, actor, now, result)
         outcome = _upsert_appointment(practice, patient, visit, settings, actor, now)
+        if outcome == "past":
+            result.warnings.append(_passed(visit, practice))
+            outcome = "passed"
         setattr(result, outcome, getattr(result, outcome) + 1)
 
     _apply_all(result, table, visits, apply, progress)
@@ -407,7 +412,9 @@ def _upsert_appointment(
     if existing is None:
         status = status or AppointmentStatus.BOOKED
         if status in upcoming and visit.starts_at < now:
-            raise _past(visit, status, practice)
+            # A day sheet exported at noon still says "confirmed" for the
+            # morning's visits; they are over, not wrong.
+            return "past"
         book_appointment(
             practice,
             patient_id=patient.id,
@@ -436,7 +443,7 @@ def _upsert_appointment(
     if visit.starts_at != existing.starts_at:
         changes["starts_at"] = visit.starts_at
         if (status or existing.status) in upcoming and visit.starts_at < now:
-            raise _past(visit, status or existing.status, practice)
+            return "past"
     if visit.duration is not None and visit.duration != existing.duration_minutes:
         changes["duration_minutes"] = visit.duration
     if visit.provider is not None and visit.provider != existing.provider:
@@ -465,11 +472,12 @@ def _find_appointment(
     )
 
 
-def _past(visit: VisitRow, status: str, practice: Practice) -> CellError:
+def _passed(visit: VisitRow, practice: Practice) -> RowError:
     local = visit.starts_at.astimezone(practice.zone)
-    return CellError(
-        "starts_at",
-        f"{local:%Y-%m-%d %H:%M} is in the past, but the appointment is "
-        f"{status}; only completed, no-show or cancelled visits may be in the "
-        "past.",
+    return RowError(
+        visit.line,
+        None,
+        f"{local:%Y-%m-%d %H:%M} has already passed and the visit is still "
+        "booked or confirmed in the file; left out, since no reminder can go "
+        "for it. Mark it completed or no-show to record it.",
     )

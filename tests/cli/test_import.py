@@ -182,9 +182,10 @@ def test_one_start_column_and_a_date_format(cli, desk_home, tmp_path):
     assert rows == [("B1", 45, "Kim", "booked"), ("B2", 60, "Kim", "booked")]
 
 
-def test_a_booked_visit_in_the_past_is_a_row_error_but_a_completed_one_is_fine(
+def test_a_confirmed_visit_already_over_is_left_out_with_a_warning(
     cli, desk_home, tmp_path
 ):
+    # A day sheet exported at noon still calls the morning's visits confirmed.
     past = days_ahead(-3)
     path = write_csv(
         tmp_path / "past.csv",
@@ -196,10 +197,14 @@ def test_a_booked_visit_in_the_past_is_a_row_error_but_a_completed_one_is_fine(
 
     done = cli("--home", desk_home, "import", "appointments", path)
 
-    assert done.code == 2
-    assert 'line 4, column "Date" + "Time"' in done.err
-    assert "in the past" in done.err
-    assert "line 2" not in done.err and "line 3" not in done.err
+    assert done.code == 0, done.err
+    assert "note, line 4" in done.out
+    assert "already passed" in done.out
+    assert "left out, already over: 1" in done.out
+    rows = query(desk_home, "select external_id from appointment order by 1")
+    assert rows == [("C1",), ("C2",)]
+    reminders = query(desk_home, "select count(*) from scheduled_message")
+    assert reminders == [(0,)]
 
 
 @pytest.mark.parametrize(
