@@ -22,6 +22,7 @@ from store.models import (
     Practice,
     ScheduledMessage,
     SentMessage,
+    phone_tail_key,
     search_key,
 )
 from store.practices import create_practice
@@ -143,13 +144,15 @@ def add_patients(
     def patients() -> Iterator[tuple]:
         for n in range(count):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            number = phone(first_id + n)
             yield (
                 practice.id,
                 first,
                 last,
-                phone(first_id + n),
+                number,
                 search_key(first),
                 search_key(last),
+                phone_tail_key(number),
                 now,
                 now,
             )
@@ -164,6 +167,7 @@ def add_patients(
                 Patient.phone,
                 Patient.first_key,
                 Patient.last_key,
+                Patient.phone_tail,
                 Patient.created_at,
                 Patient.updated_at,
             ],

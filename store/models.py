@@ -130,6 +130,9 @@ class Patient(TenantModel):
     # scan on any database rather than a case-insensitive LIKE over the table.
     first_key = peewee.CharField(max_length=100, default="")
     last_key = peewee.CharField(max_length=100, default="")
+    # The number's digits reversed: staff type the last digits of a number,
+    # and a suffix is a prefix of this, so that search is an index range too.
+    phone_tail = peewee.CharField(max_length=20, default="")
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 
@@ -138,6 +141,7 @@ class Patient(TenantModel):
             (("practice", "last_key", "first_key"), False),
             (("practice", "first_key"), False),
             (("practice", "phone"), False),
+            (("practice", "phone_tail"), False),
             (("practice", "external_id"), True),
         )
 
@@ -148,12 +152,18 @@ class Patient(TenantModel):
     def save(self, force_insert: bool = False, only: Any = None) -> int:
         self.first_key = search_key(self.first_name)
         self.last_key = search_key(self.last_name)
+        self.phone_tail = phone_tail_key(self.phone)
         return super().save(force_insert=force_insert, only=only)
 
 
 def search_key(text: str) -> str:
     """The form names are stored and searched in: trimmed and case-folded."""
     return " ".join(text.split()).casefold()
+
+
+def phone_tail_key(phone: str) -> str:
+    """The digits of a number, last first: '+12125550134' -> '43105552121'."""
+    return "".join(ch for ch in phone if ch in "0123456789")[::-1]
 
 
 class ConsentSource(StrEnum):

@@ -1,6 +1,6 @@
 """A practice with many patients: search and paging still work."""
 
-from store.models import Patient, search_key, utcnow
+from store.models import Patient, phone_tail_key, search_key, utcnow
 from tests.tui.conftest import settle
 from tui.widgets.paged_table import PagedTable
 
@@ -12,6 +12,7 @@ def add_many_patients(practice) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for n in range(PATIENTS):
         first, last = f"Sam{n % 97:02d}", f"Smith{n:05d}"
+        number = f"+1212555{n % 10000:04d}"
         rows.append(
             {
                 "practice": practice.id,
@@ -19,7 +20,8 @@ def add_many_patients(practice) -> None:  # type: ignore[no-untyped-def]
                 "last_name": last,
                 "first_key": search_key(first),
                 "last_key": search_key(last),
-                "phone": f"+1212555{n % 10000:04d}",
+                "phone": number,
+                "phone_tail": phone_tail_key(number),
                 "created_at": now,
                 "updated_at": now,
             }
