@@ -5,6 +5,7 @@ every pending text to the patient.
 """
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,13 @@ SOURCE_LABELS = {
     ConsentSource.CARRIER_OPT_OUT: "carrier opt-out",
     ConsentSource.STOP_REPLY: "replied STOP",
 }
+
+
+# Sources that can only take consent away: a carrier's opt-out or a STOP reply
+# never means the patient agreed.
+WITHDRAWAL_SOURCES = frozenset(
+    {ConsentSource.CARRIER_OPT_OUT, ConsentSource.STOP_REPLY}
+)
 
 
 def parse_source(text: str) -> ConsentSource:
@@ -67,6 +75,32 @@ def current_consent(
     return record if record is not None and record.granted else None
 
 
+def current_consents(
+    patient_ids: Iterable[int], channel: str = Channel.SMS
+) -> dict[int, ConsentRecord | None]:
+    """``current_consent`` for many patients in one query: for each id, the
+    grant that allows texting the patient now, or None."""
+    wanted = set(patient_ids)
+    found: dict[int, ConsentRecord | None] = dict.fromkeys(wanted)
+    if not wanted:
+        return found
+
+    # Newest first, as in latest_consent; the first record seen for a
+    # patient is the one that counts, granted or not.
+    records = (
+        ConsentRecord.select()
+        .where(ConsentRecord.patient.in_(wanted) & (ConsentRecord.channel == channel))
+        .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+    )
+    seen: set[int] = set()
+    for record in records:
+        if record.patient_id in seen:
+            continue
+        seen.add(record.patient_id)
+        found[record.patient_id] = record if record.granted else None
+    return found
+
+
 def consent_history(practice: Practice, patient_id: int) -> list[ConsentRecord]:
     """Every consent record of the patient, newest first."""
     patient = get_patient(practice, patient_id)
@@ -92,6 +126,13 @@ def grant_consent(
     from store.reminders import sync_patient_reminders
 
     now = now or utcnow()
+    if parse_source(str(source)) in WITHDRAWAL_SOURCES:
+        raise InvalidInput(
+            f"'{source}' records a withdrawal, not an agreement; record the "
+            "patient's agreement as front_desk_verbal or written_form.",
+            field="source",
+        )
+
     with database.atomic():
         record = _append(practice, patient_id, True, source, actor, note, now)
         sync_patient_reminders(practice, record.patient, settings, actor=actor, now=now)

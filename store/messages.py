@@ -191,6 +191,12 @@ def retry_message(
                 f"Message {message.id} is {message.status}; only failed messages "
                 "or those with an unknown outcome can be retried."
             )
+        if current_consent(message.patient_id) is None:
+            raise InvalidInput(
+                f"Message {message.id} cannot go: the patient has not agreed to "
+                "texts (or withdrew). Record their SMS consent first.",
+                field="patient",
+            )
 
         due_at = now
         if settings is not None and settings.sending.quiet_hours is not None:

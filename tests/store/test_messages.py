@@ -261,3 +261,43 @@ def test_list_and_count_by_status(practice, patient, settings, now):
     assert counts["cancelled"] == 1
     assert counts["unknown"] == 0
     assert [m.id for m in listed] == [one.id]
+
+
+def test_retry_is_refused_while_the_patient_has_no_consent(
+    practice, patient, settings, now
+):
+    message = schedule(practice, patient, settings, now, at=now)
+    mark_failed(claim_message(message.id, now), "21610", "Unsubscribed.", now=now)
+    revoke_consent(
+        practice,
+        patient.id,
+        source="carrier_opt_out",
+        actor="system",
+        settings=settings,
+        now=now,
+    )
+
+    with pytest.raises(InvalidInput, match="consent"):
+        retry_message(practice, message.id, actor="desk", now=now)
+
+    assert ScheduledMessage.get_by_id(message.id).status == MessageStatus.FAILED
+
+
+@pytest.mark.parametrize("source", ["stop_reply", "carrier_opt_out"])
+def test_a_withdrawal_source_cannot_record_a_grant(practice, settings, now, source):
+    from store.consent import grant_consent
+    from store.models import ConsentRecord
+
+    person = add_patient(practice, first_name="Lee", phone="212 555 0177", actor="d")
+
+    with pytest.raises(InvalidInput, match="withdrawal"):
+        grant_consent(
+            practice,
+            person.id,
+            source=source,
+            actor="desk",
+            settings=settings,
+            now=now,
+        )
+
+    assert ConsentRecord.select().count() == 0
