@@ -203,7 +203,7 @@ def add_schedule(sub: Sub, parents: Parents) -> None:
 
 def run_schedule(args: argparse.Namespace, logs: "CliLogging") -> int:
     from store.messages import schedule_message
-    from store.patients import find_patient_by_phone
+    from store.patients import patients_with_phone
     from store.phones import format_phone
     from store.sms import non_gsm_characters, sms_segments
 
@@ -213,14 +213,20 @@ def run_schedule(args: argparse.Namespace, logs: "CliLogging") -> int:
 
     patient_id = args.patient
     if args.to is not None:
-        patient = find_patient_by_phone(practice, args.to)
-        if patient is None:
-            shown = format_phone(args.to, practice.region)
+        found = patients_with_phone(practice, args.to)
+        shown = format_phone(found[0].phone if found else args.to, practice.region)
+        if not found:
             raise CliError(
                 f"no patient has the number {shown}. Add the patient and record "
                 "their SMS consent first, then schedule the text."
             )
-        patient_id = patient.id
+        if len(found) > 1:
+            names = ", ".join(f"{p.full_name} (--patient {p.id})" for p in found)
+            raise CliError(
+                f"{shown} belongs to {len(found)} patients: {names}. Say which "
+                "one with --patient ID."
+            )
+        patient_id = found[0].id
 
     connect_queue(desk)
     message = schedule_message(

@@ -126,6 +126,20 @@ def find_patient_by_phone(practice: Practice, phone: str) -> Patient | None:
     )
 
 
+def patients_with_phone(practice: Practice, phone: str) -> list[Patient]:
+    """Every patient with this number (any common format), oldest first.
+
+    Families often share one mobile, so a number may name several patients.
+    """
+    number = normalize_phone(phone, practice.region)
+    return list(
+        Patient.for_tenant(practice)
+        .where(Patient.phone == number)
+        .order_by(Patient.id)
+        .limit(20)
+    )
+
+
 def find_patient_by_external_id(practice: Practice, external_id: str) -> Patient | None:
     return (
         Patient.for_tenant(practice).where(Patient.external_id == external_id).first()

@@ -221,3 +221,24 @@ def test_daemon_prints_its_unit(cli, desk_home):
     assert f"FRONTDESK_HOME={desk_home}" in system.out
 
     assert cli("--home", desk_home, "daemon", "--system").code == 2
+
+
+def test_a_number_shared_by_two_patients_asks_which_one(
+    cli, desk_home, patients, tmp_path
+):
+    family = write_csv(
+        tmp_path / "family.csv",
+        "Patient ID,First Name,Last Name,Mobile,SMS Consent",
+        "P4,Annie,Lopez,(212) 555-0134,yes",
+    )
+    assert cli("--home", desk_home, "import", "patients", family).code == 0
+
+    done = schedule(
+        cli, desk_home, "--to", "212 555 0134", "--at", in_hours(3), "--body", "Hi",
+    )  # fmt: skip
+
+    assert done.code == 2
+    assert "2 patients" in done.err
+    assert f"--patient {patients['P1']}" in done.err
+    assert "Annie Lopez" in done.err
+    assert query(desk_home, "select count(*) from scheduled_message") == [(0,)]
