@@ -20,6 +20,7 @@ from store.models import (
     utcnow,
 )
 from store.phones import normalize_phone
+from store.stats import unindexed
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def search_patients(
         # Walking the name index in order would read every patient to find
         # the few with these digits; a unary plus makes SQLite read the two
         # number ranges instead and sort what they hold.
-        order[0] = peewee.NodeList((peewee.SQL("+"), Patient.last_key), glue="")
+        order[0] = unindexed(Patient.last_key)
     else:
         for word in words:
             select = select.where(
