@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.main import EXIT_FAILED, EXIT_OK, MESSAGE_STATUSES, CliError
+from cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, MESSAGE_STATUSES, CliError
 from cli.output import (
     MESSAGE_HEADERS,
     age,
@@ -504,7 +504,7 @@ def run_status(args: argparse.Namespace, logs: "CliLogging") -> int:
                 "queue": counts,
             }
         )
-        return EXIT_FAILED if stale else EXIT_OK
+        return EXIT_FAILED if stale or health.error else EXIT_OK
 
     print(f"Practice: {practice.name} ({practice.timezone})")
     if sweep_age is None:
@@ -528,7 +528,9 @@ def run_status(args: argparse.Namespace, logs: "CliLogging") -> int:
             "`systemctl --user status frontdesk-daemon` and its journal.",
             file=sys.stderr,
         )
-    return EXIT_FAILED if stale else EXIT_OK
+    # A paused gateway (refused credentials) is as much a failure to send as
+    # a stopped daemon: monitoring must see it.
+    return EXIT_FAILED if stale or health.error else EXIT_OK
 
 
 # frontdesk daemon
@@ -584,6 +586,13 @@ def run_daemon_command(args: argparse.Namespace, logs: "CliLogging") -> int:
 
 
 def run_desk(args: argparse.Namespace, logs: "CliLogging") -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Without a terminal the screens can take no keys and would spin.
+        raise CliError(
+            "the desk screens need a terminal. Run `frontdesk` in one, or see "
+            "`frontdesk --help` for the commands.",
+            EXIT_USAGE,
+        )
     desk = open_desk(args, logs)
     try:
         from tui.app import run_app

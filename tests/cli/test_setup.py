@@ -171,3 +171,13 @@ def run_frontdesk_code(script: str):  # type: ignore[no-untyped-def]
         text=True,
         timeout=120,
     )
+
+
+def test_the_desk_screens_refuse_to_start_without_a_terminal(desk_home):
+    from tests.cli.conftest import run_frontdesk
+
+    done = run_frontdesk("--home", desk_home)
+
+    assert done.returncode == 2
+    assert "need a terminal" in done.stderr
+    assert "\x1b[" not in done.stdout + done.stderr
