@@ -279,7 +279,7 @@ def _print_guide(root: Path, result: "ImportResult", message_id: int) -> None:
     )
     print("  Nothing is really sent: every text is written to the outbox file.")
     print("Watch them go:")
-    print(f"  tail -f {shlex.quote(str(root / 'outbox.jsonl'))}")
+    print(f"  tail -F {shlex.quote(str(root / 'outbox.jsonl'))}")
     print(f"  frontdesk --home {folder} messages")
     print(f"  frontdesk --home {folder}          (the desk screens)")
     sys.stdout.flush()

@@ -6,6 +6,7 @@ else, so a PostgreSQL URL can take over later.
 """
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,6 +63,11 @@ def build_database(target: str | Path) -> peewee.Database:
 
 
 def _sqlite(path: Path) -> peewee.SqliteDatabase:
+    if not path.exists() and path.parent.is_dir():
+        # The file holds names and phone numbers: never readable by every
+        # user of the computer, whatever the umask (the group bits stay, for
+        # a home shared by the daemon and the desk through a group).
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o660))
     return peewee.SqliteDatabase(
         str(path),
         pragmas=SQLITE_PRAGMAS,

@@ -82,16 +82,19 @@ def normalize_phone(raw: str, region: str) -> str:
             field="phone",
         ) from exc
 
+    # A number written with its + country code does not depend on the
+    # practice's region, so the message should not mention it.
+    where = "" if text.startswith("+") else f" for region {region}"
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible in _IMPOSSIBLE:
         raise InvalidInput(
-            f"{shown} is not a valid phone number for region {region}: "
+            f"{shown} is not a valid phone number{where}: "
             f"it is {_IMPOSSIBLE[possible]}.",
             field="phone",
         )
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput(
-            f"{shown} is not a valid phone number for region {region}.",
+            f"{shown} is not a valid phone number{where}.",
             field="phone",
         )
 

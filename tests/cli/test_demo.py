@@ -19,7 +19,7 @@ def test_demo_sets_up_a_practice_with_texts_due_within_the_minute(cli, tmp_path)
     done = cli("demo", "--home", home, "--no-daemon")
 
     assert done.code == 0, done.err
-    assert f"tail -f {home / 'outbox.jsonl'}" in done.out
+    assert f"tail -F {home / 'outbox.jsonl'}" in done.out
     assert f"frontdesk --home {home} messages" in done.out
     settings = load_settings(home / "config.toml")
     assert settings.sending.quiet_hours is None

@@ -252,3 +252,21 @@ def test_config_practice_values_win_over_the_stored_ones(home_dir):
     assert AuditEvent.get(AuditEvent.action == "practice.updated").actor == "system"
     close_database()
     database.initialize(None)
+
+
+def test_a_new_database_is_never_readable_by_every_user(tmp_path):
+    import os
+    import stat
+
+    home = tmp_path / "shared-home"
+    home.mkdir(mode=0o755)
+    old = os.umask(0o022)
+    try:
+        open_database(home / "frontdesk.db")
+    finally:
+        os.umask(old)
+        close_database()
+        database.initialize(None)
+
+    mode = stat.S_IMODE((home / "frontdesk.db").stat().st_mode)
+    assert mode & 0o007 == 0, oct(mode)

@@ -114,3 +114,10 @@ def test_format_phone_shows_home_numbers_nationally() -> None:
 def test_format_phone_never_raises() -> None:
     assert format_phone("not a number", "US") == "not a number"
     assert format_phone("+12125550134", "") == "+1 212-555-0134"
+
+
+def test_a_number_with_its_country_code_is_not_blamed_on_the_region():
+    with pytest.raises(InvalidInput) as caught:
+        normalize_phone("+44 7700 900123", "US")
+
+    assert "region" not in str(caught.value)
