@@ -8,14 +8,18 @@ time: consent, staleness, quiet hours. Only then does the gateway see it.
 import logging
 import random
 import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from daemon.gateways import Accepted, ErrorKind, Gateway, GatewayError, Outgoing
 from store.appointments import get_appointment
 from store.audit import SYSTEM_ACTOR
-from store.consent import current_consent, revoke_consent
+from store.consent import current_consent, current_consents, revoke_consent
+from store.db import database
 from store.lifecycle import (
     cancel_claimed,
     claim_message,
@@ -29,9 +33,12 @@ from store.lifecycle import (
     store_body,
 )
 from store.models import (
+    Appointment,
     AppointmentStatus,
+    ConsentRecord,
     ConsentSource,
     MessageKind,
+    Patient,
     Practice,
     ScheduledMessage,
     utcnow,
@@ -47,6 +54,10 @@ log = logging.getLogger(__name__)
 # then one message tries again, so a fixed token resumes sending by itself.
 AUTH_PAUSE = timedelta(seconds=60)
 
+# Claimed messages whose consents and appointments are read in one go. Small,
+# so what the checks see is at most a fraction of a second old at the send.
+LOOKUP_SLICE = 32
+
 
 class Outcome(StrEnum):
     SENT = "sent"
@@ -59,6 +70,24 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"
     PAUSED = "paused"
     NOT_CLAIMED = "not_claimed"
+
+
+class StopSignal(Protocol):
+    """A stop flag: a threading.Event, or a multiprocessing one in a child."""
+
+    def is_set(self) -> bool: ...
+
+
+@dataclass
+class Lookups:
+    """What the checks read, fetched for a slice of claimed messages at once.
+
+    One query per kind for the slice instead of one per message; each
+    message still meets the checks just before its own send.
+    """
+
+    consents: dict[int, ConsentRecord | None]
+    appointments: dict[int, Appointment]
 
 
 @dataclass
@@ -105,13 +134,13 @@ class Sender:
         gateway: Gateway,
         *,
         clock=utcnow,  # type: ignore[no-untyped-def]
-        stopping: threading.Event | None = None,
+        stopping: StopSignal | None = None,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
         self.clock = clock
         self.pause = PauseState()
-        self.stopping = stopping or threading.Event()
+        self.stopping: StopSignal = stopping or threading.Event()
         self._practices: dict[int, Practice] = {}
         self._practices_lock = threading.Lock()
 
@@ -133,26 +162,79 @@ class Sender:
             return Outcome.NOT_CLAIMED
         return self.process(message)
 
-    def process(self, message: ScheduledMessage) -> Outcome:
+    def process(
+        self, message: ScheduledMessage, lookups: Lookups | None = None
+    ) -> Outcome:
         """Check a claimed message against the data as it is now, then send it.
 
-        Every path settles the row: sent, failed, expired, cancelled, back to
-        pending, or left in sending for the reconciler when the provider may
-        have it.
+        ``lookups`` holds consents and appointments just read for its slice;
+        without it the checks read them for this message alone. Every path
+        settles the row: sent, failed, expired, cancelled, back to pending,
+        or left in sending for the reconciler when the provider may have it.
         """
         try:
-            return self._process(message)
+            return self._process(message, lookups)
         except Exception:
             # The row stays in sending; the reconciler settles it without
             # risking a second text.
             log.exception("Unexpected error while sending message %s", message.id)
             return Outcome.IN_DOUBT
 
-    def _process(self, message: ScheduledMessage) -> Outcome:
+    def process_batch(
+        self, messages: Sequence[ScheduledMessage], pool: Executor | None = None
+    ) -> list[Outcome]:
+        """``process`` every claimed message of a batch, on ``pool`` if given.
+
+        The checks' reads are made for LOOKUP_SLICE messages at a time, just
+        before that slice goes out, so they stay a fraction of a second old.
+        """
+        outcomes: list[Outcome] = []
+        for start in range(0, len(messages), LOOKUP_SLICE):
+            chunk = messages[start : start + LOOKUP_SLICE]
+            lookups = self.look_up(chunk)
+            if pool is None:
+                outcomes += [self.process(message, lookups) for message in chunk]
+            else:
+                run = _in_connection(self.process)
+                outcomes += pool.map(run, chunk, [lookups] * len(chunk))
+        return outcomes
+
+    def look_up(self, messages: Sequence[ScheduledMessage]) -> Lookups | None:
+        """Read the consents and reminder appointments of a slice at once;
+        None (each message then reads its own) if that fails."""
+        try:
+            return self._look_up(messages)
+        except Exception:
+            log.exception("Could not read a slice's consents and appointments")
+            return None
+
+    def _look_up(self, messages: Sequence[ScheduledMessage]) -> Lookups:
+        consents = current_consents(m.patient_id for m in messages)
+
+        wanted: dict[int, set[int]] = {}
+        for m in messages:
+            if m.kind == MessageKind.REMINDER and m.appointment_id:
+                wanted.setdefault(m.practice_id, set()).add(m.appointment_id)
+        appointments: dict[int, Appointment] = {}
+        for practice_id, ids in wanted.items():
+            practice = self.practice(practice_id)
+            query = (
+                Appointment.select(Appointment, Patient)
+                .join(Patient)
+                .where((Appointment.practice == practice) & Appointment.id.in_(ids))
+            )
+            for appointment in query:
+                appointment.practice = practice
+                appointments[appointment.id] = appointment
+        return Lookups(consents, appointments)
+
+    def _process(
+        self, message: ScheduledMessage, lookups: Lookups | None = None
+    ) -> Outcome:
         now = self.clock()
         practice = self.practice(message.practice_id)
 
-        prepared_or_outcome = self.prepare(message, practice, now)
+        prepared_or_outcome = self.prepare(message, practice, now, lookups)
         if isinstance(prepared_or_outcome, Outcome):
             return prepared_or_outcome
 
@@ -168,10 +250,17 @@ class Sender:
         return self.deliver(prepared_or_outcome, now)
 
     def prepare(
-        self, message: ScheduledMessage, practice: Practice, now: datetime
+        self,
+        message: ScheduledMessage,
+        practice: Practice,
+        now: datetime,
+        lookups: Lookups | None = None,
     ) -> Prepared | Outcome:
         """Consent, staleness and quiet hours, in that order; the rendered text."""
-        consent = current_consent(message.patient_id)
+        if lookups is not None and message.patient_id in lookups.consents:
+            consent = lookups.consents[message.patient_id]
+        else:
+            consent = current_consent(message.patient_id)
         if consent is None:
             reason = (
                 "Not sent: the patient has no SMS consent now (it was withdrawn "
@@ -183,8 +272,12 @@ class Sender:
 
         appointment = None
         if message.kind == MessageKind.REMINDER:
-            appointment = get_appointment(practice, message.appointment_id or 0)
-            appointment.practice = practice
+            appointment_id = message.appointment_id or 0
+            if lookups is not None and appointment_id in lookups.appointments:
+                appointment = lookups.appointments[appointment_id]
+            else:
+                appointment = get_appointment(practice, appointment_id)
+                appointment.practice = practice
             verdict = self._check_reminder(message, appointment, now)
             if verdict is not None:
                 return verdict
@@ -463,3 +556,13 @@ class Sender:
         mark_unknown(message, reason, now=now)
         log.error("Message %s has an unknown outcome; staff must decide", message.id)
         return Outcome.UNKNOWN
+
+
+def _in_connection(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
+    def run(*args: object) -> Outcome:
+        # Pool threads outlive the sweep; each keeps its own connection open
+        # rather than paying a connect for every message.
+        database.connect(reuse_if_open=True)
+        return fn(*args)
+
+    return run

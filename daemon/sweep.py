@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.pipeline import Outcome, Sender
-from store.db import database
 from store.health import record_heartbeat
 from store.lifecycle import claim_due, in_doubt
 from store.models import MessageStatus, Practice, ScheduledMessage
@@ -120,10 +119,7 @@ def sweep_practice(
         batch = claim_due(practice, now, limit=batch_size)
         if not batch:
             break
-        if pool is None:
-            outcomes = [sender.process(message) for message in batch]
-        else:
-            outcomes = list(pool.map(_in_connection(sender.process), batch))
+        outcomes = sender.process_batch(batch, pool)
         for outcome in outcomes:
             summary.add(outcome)
         if len(batch) < batch_size:
@@ -145,13 +141,3 @@ def _arm_wakeups(practice: Practice, now: datetime, arm: Any) -> None:
     )
     for row in upcoming:
         arm(row.id, row.due_at)
-
-
-def _in_connection(fn):  # type: ignore[no-untyped-def]
-    def run(message):  # type: ignore[no-untyped-def]
-        # Pool threads outlive the sweep; each keeps its own connection open
-        # rather than paying a connect for every message.
-        database.connect(reuse_if_open=True)
-        return fn(message)
-
-    return run
