@@ -2,9 +2,11 @@
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from store.models import MessageStatus, ScheduledMessage
+from store.phones import format_phone
 from store.reminders import describe_span
 
 # A mark beside each status, so states read at a glance without colour too.
@@ -17,6 +19,13 @@ STATUS_MARKS = {
     MessageStatus.EXPIRED: "⌛",
     MessageStatus.UNKNOWN: "?",
 }
+
+
+@lru_cache(maxsize=4096)
+def phone_label(phone: str, region: str) -> str:
+    """A number as staff write it; remembered, as parsing costs more than a
+    whole row of a list, and the same numbers come back page after page."""
+    return format_phone(phone, region)
 
 
 def day_label(day: date) -> str:

@@ -11,6 +11,7 @@ from store.home import resolve_home
 from store.settings import Settings
 from tests.tui.seed import NOW, Seeded, seed_practice
 from tui.app import FrontdeskApp
+from tui.screens.patients import HISTORY_DELAY
 
 
 @pytest.fixture
@@ -48,6 +49,9 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         with suppress(WorkerCancelled):
             await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        # The Patients screen reads a consent history once the cursor rests.
+        if getattr(pilot.app.screen, "history_pending", False):
+            await pilot.pause(HISTORY_DELAY + 0.05)
 
 
 def select_row(screen, key: int) -> None:  # type: ignore[no-untyped-def]

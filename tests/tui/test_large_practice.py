@@ -2,6 +2,7 @@
 
 from store.models import Patient, phone_tail_key, search_key, utcnow
 from tests.tui.conftest import settle
+from tui.screens.patients import PAGE_SIZE
 from tui.widgets.paged_table import PagedTable
 
 PATIENTS = 20_000
@@ -39,7 +40,7 @@ async def test_search_and_paging_over_twenty_thousand_patients(make_app, desk):
         await settle(pilot)
         screen = app.screen
         table = screen.query_one(PagedTable)
-        assert table.row_count == 200
+        assert table.row_count == PAGE_SIZE
         assert table.has_more
         assert "20,005 patients" in str(screen.query_one("#patients-heading").content)
 
@@ -47,16 +48,16 @@ async def test_search_and_paging_over_twenty_thousand_patients(make_app, desk):
         await pilot.pause(0.3)
         await settle(pilot)
         first_page = [r.key.value for r in table.ordered_rows]
-        assert len(first_page) == 200
+        assert len(first_page) == PAGE_SIZE
 
         # PageDown on the last row loads the next page.
         table.focus()
         table.move_cursor(row=table.row_count - 1)
         await pilot.press("pagedown")
         await settle(pilot)
-        assert screen.page_offset == 200
+        assert screen.page_offset == PAGE_SIZE
         second_page = [r.key.value for r in table.ordered_rows]
-        assert len(second_page) == 200
+        assert len(second_page) == PAGE_SIZE
         assert not set(first_page) & set(second_page)
         heading = str(screen.query_one("#patients-heading").content)
-        assert "showing 201–400" in heading
+        assert f"showing {PAGE_SIZE + 1}–{2 * PAGE_SIZE}" in heading

@@ -4,6 +4,7 @@ their SMS consent."""
 import logging
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,17 +16,24 @@ from textual.worker import get_current_worker
 from store.consent import SOURCE_LABELS, consent_history
 from store.models import ConsentRecord, ConsentSource, Patient
 from store.patients import count_patients, search_patients
-from store.phones import format_phone
 from store.stats import latest_consents
 from tui.connection import store_connection
-from tui.format import when_label
-from tui.screens.base import PAGE_SIZE, DeskScreen
+from tui.format import phone_label, when_label
+from tui.screens.base import DeskScreen
 from tui.screens.patient_forms import ConsentModal, PatientModal
 from tui.widgets.paged_table import PagedTable, Row
 
 log = logging.getLogger(__name__)
 
 SEARCH_DELAY = 0.15
+
+# Smaller than the other lists' pages: the list is redrawn on every pause in
+# typing, and the cost is in drawing rows. Two screens' worth still shows.
+PAGE_SIZE = 50
+
+# The consent history follows the cursor once it stops, not on every row it
+# passes while an arrow key is held.
+HISTORY_DELAY = 0.15
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,10 @@ class PatientsScreen(DeskScreen):
         self.page_offset = 0
         self._page: PatientPage | None = None
         self._timer: Timer | None = None
+        self._history_timer: Timer | None = None
         self._history_for: int | None = None
+        self._history_shown: list[tuple[str, ...]] = []
+        self._summary_shown = ""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="patients"):
@@ -137,7 +148,12 @@ class PatientsScreen(DeskScreen):
         table = self.query_one(PagedTable)
         table.has_more = page.has_more
         table.has_previous = page.offset > 0
-        table.show_rows([self._row(table, p, page) for p in page.patients])
+        consent = {
+            None: table.tone("– not asked", "text-muted"),
+            True: table.tone("✓ yes", "success"),
+            False: table.tone("✗ no", "error"),
+        }
+        table.show_rows([self._row(p, page, consent) for p in page.patients])
 
         shown = len(page.patients)
         if page.total is not None:
@@ -148,41 +164,66 @@ class PatientsScreen(DeskScreen):
             heading = f"{page.offset + shown} match{'es' if shown != 1 else ''}"
         if page.has_more or page.offset:
             heading += f" · showing {page.offset + 1}–{page.offset + shown} (PgUp/PgDn)"
-        self.query_one("#patients-heading", Label).update(heading)
-        self._load_history_for_selected(force=True)
+        label = self.query_one("#patients-heading", Label)
+        if str(label.content) != heading:
+            # Its size is fixed in the stylesheet: no layout needed.
+            label.update(heading, layout=False)
 
-    def _row(self, table: PagedTable, patient: Patient, page: PatientPage) -> Row:
-        region = self.app.desk.practice.region
+        # A re-read also re-reads the history: a STOP reply may have added to it.
+        self._show_selected(reload=True)
+
+    def _row(
+        self, patient: Patient, page: PatientPage, consent: dict[bool | None, Text]
+    ) -> Row:
         record = page.consents.get(patient.id)
-        if record is None:
-            consent = table.tone("– not asked", "text-muted")
-        elif record.granted:
-            consent = table.tone("✓ yes", "success")
-        else:
-            consent = table.tone("✗ no", "error")
         return (
             str(patient.id),
-            (patient.full_name, format_phone(patient.phone, region), consent),
+            (
+                patient.full_name,
+                phone_label(patient.phone, self._region),
+                consent[None if record is None else record.granted],
+            ),
         )
 
     # The consent panel
 
+    @property
+    def history_pending(self) -> bool:
+        """True while the consent history waits for the cursor to rest."""
+        return self._history_timer is not None
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "patients-table":
-            self._load_history_for_selected(force=False)
+            self._show_selected(reload=False)
 
-    def _load_history_for_selected(self, *, force: bool) -> None:
+    def _show_selected(self, *, reload: bool) -> None:
+        """Show the highlighted patient's consent at once, from the page, and
+        read their whole history once the cursor has rested on them."""
         patient = self.selected()
-        if patient is None:
+        if patient is not None and patient.id == self._history_for and not reload:
+            return  # still on the same patient: nothing new to show
+
+        if self._history_timer is not None:
+            self._history_timer.stop()
+            self._history_timer = None
+
+        if patient is None or self._page is None:
             self._history_for = None
-            self.query_one("#consent-summary", Static).update(
-                "No patient matches. Press a to add one."
-            )
-            self.query_one("#consent-history", DataTable).clear()
+            self._show_summary("No patient matches. Press a to add one.")
+            self._show_history_rows([])
             return
-        if force or patient.id != self._history_for:
+        if patient.id != self._history_for:
             self._history_for = patient.id
+            # Another patient's rows must not sit under this one's name.
+            self._show_history_rows([])
+        latest = self._page.consents.get(patient.id)
+        self._show_summary(_summary(patient, latest, self._region))
+
+        def rested() -> None:
+            self._history_timer = None
             self._load_history(patient)
+
+        self._history_timer = self.set_timer(HISTORY_DELAY, rested)
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _load_history(self, patient: Patient) -> None:
@@ -198,29 +239,40 @@ class PatientsScreen(DeskScreen):
     def _show_history(self, patient: Patient, history: list[ConsentRecord]) -> None:
         if patient.id != self._history_for:
             return
-        zone = self.app.desk.practice.zone
         latest = history[0] if history else None
-        if latest is None:
-            state = "Never asked: no texts are sent until consent is recorded."
-        elif latest.granted:
-            state = "✓ Agreed to texts."
-        else:
-            state = "✗ Does not want texts: none are sent."
-        region = self.app.desk.practice.region
-        self.query_one("#consent-summary", Static).update(
-            f"{patient.full_name} · {format_phone(patient.phone, region)}\n{state}"
+        self._show_summary(_summary(patient, latest, self._region))
+
+        zone = self.app.desk.practice.zone
+        today = self.app.today()
+        self._show_history_rows(
+            [
+                (
+                    when_label(record.recorded_at, zone, today),
+                    "granted" if record.granted else "revoked",
+                    SOURCE_LABELS.get(ConsentSource(record.source), record.source),
+                    record.recorded_by,
+                    record.note,
+                )
+                for record in history
+            ]
         )
 
+    @property
+    def _region(self) -> str:
+        return self.app.desk.practice.region
+
+    def _show_summary(self, text: str) -> None:
+        if text != self._summary_shown:
+            self._summary_shown = text
+            self.query_one("#consent-summary", Static).update(text)
+
+    def _show_history_rows(self, rows: list[tuple[str, ...]]) -> None:
+        if rows == self._history_shown:
+            return  # a re-read that found nothing new: no redraw
+        self._history_shown = rows
         table = self.query_one("#consent-history", DataTable)
         table.clear()
-        for record in history:
-            table.add_row(
-                when_label(record.recorded_at, zone, self.app.today()),
-                "granted" if record.granted else "revoked",
-                SOURCE_LABELS.get(ConsentSource(record.source), record.source),
-                record.recorded_by,
-                record.note,
-            )
+        table.add_rows(rows)
 
     # Actions
 
@@ -281,3 +333,14 @@ class PatientsScreen(DeskScreen):
 
         if patient := self._require_selected():
             self.app.push_screen(ComposeModal(patient=patient))
+
+
+def _summary(patient: Patient, latest: ConsentRecord | None, region: str) -> str:
+    """The consent panel's first lines: who, their number, and their consent."""
+    if latest is None:
+        state = "Never asked: no texts are sent until consent is recorded."
+    elif latest.granted:
+        state = "✓ Agreed to texts."
+    else:
+        state = "✗ Does not want texts: none are sent."
+    return f"{patient.full_name} · {phone_label(patient.phone, region)}\n{state}"
