@@ -132,10 +132,12 @@ def reminders_by_appointment(
     if not ids:
         return found
 
+    # As in latest_consents: the practice's index would read every message.
     rows = (
-        ScheduledMessage.for_tenant(practice)
+        ScheduledMessage.select()
         .where(
-            ScheduledMessage.appointment.in_(ids)
+            (unindexed(ScheduledMessage.practice) == _practice_id(practice))
+            & ScheduledMessage.appointment.in_(ids)
             & (ScheduledMessage.kind == MessageKind.REMINDER)
         )
         .order_by(ScheduledMessage.id)

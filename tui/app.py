@@ -1,6 +1,7 @@
 """The front desk's terminal app: four screens over one practice's store."""
 
 import getpass
+import importlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
@@ -12,10 +13,6 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from daemon.context import Desk
-from tui.screens.appointments import AppointmentsScreen
-from tui.screens.dialogs import DeskUserModal, HelpModal
-from tui.screens.messages import MessagesScreen
-from tui.screens.patients import PatientsScreen
 from tui.screens.today import TodayScreen
 
 log = logging.getLogger(__name__)
@@ -37,6 +34,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _on_first_use(module: str, name: str) -> Callable[[], Screen]:
+    """A screen whose module is imported when its mode is first opened: the
+    app opens on Today, and importing the others first would delay it."""
+
+    def make() -> Screen:
+        screen_class = getattr(importlib.import_module(module), name)
+        return screen_class()
+
+    return make
+
+
 class FrontdeskApp(App[None]):
     """Patients, consent, appointments and the message queue, from the keyboard.
 
@@ -49,9 +57,9 @@ class FrontdeskApp(App[None]):
     TITLE = "frontdesk"
     MODES = {
         "today": TodayScreen,
-        "appointments": AppointmentsScreen,
-        "patients": PatientsScreen,
-        "messages": MessagesScreen,
+        "appointments": _on_first_use("tui.screens.appointments", "AppointmentsScreen"),
+        "patients": _on_first_use("tui.screens.patients", "PatientsScreen"),
+        "messages": _on_first_use("tui.screens.messages", "MessagesScreen"),
     }
     DEFAULT_MODE = "today"
     # Screens lay out side panels beside the list when wide, below it when not.
@@ -133,6 +141,8 @@ class FrontdeskApp(App[None]):
         self.switch_mode(mode)
 
     def action_change_desk_user(self) -> None:
+        from tui.screens.dialogs import DeskUserModal
+
         def chosen(name: str | None) -> None:
             if name:
                 self.actor = name
@@ -141,6 +151,8 @@ class FrontdeskApp(App[None]):
         self.push_screen(DeskUserModal(self.actor), chosen)
 
     def action_show_help(self) -> None:
+        from tui.screens.dialogs import HelpModal
+
         if not isinstance(self.screen, HelpModal):
             self.push_screen(HelpModal(self.screen))
 

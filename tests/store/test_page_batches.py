@@ -6,7 +6,7 @@ from store.consent import revoke_consent
 from store.db import database
 from store.models import ConsentSource
 from store.patients import add_patient
-from store.stats import latest_consents
+from store.stats import latest_consents, reminders_by_appointment
 
 
 def captured_sql(run) -> tuple[str, object]:  # type: ignore[no-untyped-def]
@@ -59,3 +59,12 @@ def test_latest_consents_reads_the_patients_index(practice, patient):
         row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params)
     )
     assert "consent_record_patient_id_channel_recorded_at" in plan, plan
+
+
+def test_reminders_by_appointment_reads_the_appointment_index(practice, patient, now):
+    sql, params = captured_sql(lambda: reminders_by_appointment(practice, [1, 2]))
+
+    plan = " / ".join(
+        row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params)
+    )
+    assert "scheduled_message_appointment_id" in plan, plan

@@ -64,6 +64,7 @@ class TodayScreen(DeskScreen):
     def __init__(self) -> None:
         super().__init__()
         self._page: TodayPage | None = None
+        self._detail_shown = ""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="today"):
@@ -126,16 +127,15 @@ class TodayScreen(DeskScreen):
         self._show_detail()
 
     def _show_detail(self) -> None:
-        detail = self.query_one("#today-detail", Static)
         page = self._page
         key = self.query_one(PagedTable).selected_key
         found = [a for a in page.appointments if str(a.id) == key] if page else []
         if not found or page is None:
-            detail.update("No appointments today." if page else "")
+            self._update_detail("No appointments today." if page else "")
             return
         practice = self.app.desk.practice
         appointment = found[0]
-        detail.update(
+        self._update_detail(
             appointment_detail(
                 appointment,
                 page.reminders[appointment.id],
@@ -144,6 +144,13 @@ class TodayScreen(DeskScreen):
                 page.day,
             )
         )
+
+    def _update_detail(self, text: str) -> None:
+        # The cursor's first highlight repeats what the page showed: an
+        # unchanged detail would cost another layout pass for nothing.
+        if text != self._detail_shown:
+            self._detail_shown = text
+            self.query_one("#today-detail", Static).update(text)
 
     def _show_queue(self, counts: dict[str, int]) -> None:
         cells = []
