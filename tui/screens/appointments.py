@@ -64,7 +64,8 @@ class AppointmentsScreen(DeskScreen):
             group=DAY_KEYS,
         ),
         Binding("t", "show_today", "Today", id="show-today-appointments", show=False),
-        Binding("g", "go_to_day", "Go to day", id="go-to-day"),
+        # [ and ] are the way round the days; g is in the help screen.
+        Binding("g", "go_to_day", "Go to day", id="go-to-day", show=False),
         Binding("a", "add_appointment", "Book", id="add-appointment"),
         Binding("e", "edit_appointment", "Edit", id="edit-appointment"),
         Binding("r", "reschedule_appointment", "Move", id="reschedule-appointment"),

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import get_current_worker
 
 from store.errors import StoreError
 from tui.connection import store_connection
+from tui.widgets.desk_footer import DeskFooter
 
 if TYPE_CHECKING:
     from tui.app import FrontdeskApp
@@ -36,7 +37,7 @@ class DeskScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield DeskFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

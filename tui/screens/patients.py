@@ -122,6 +122,12 @@ class PatientsScreen(DeskScreen):
             self.query_one(PagedTable).focus()
             event.stop()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "/ Search" is no use in the footer while the search has the keys.
+        if action == "focus_search":
+            return not isinstance(self.focused, Input)
+        return True
+
     @on(PagedTable.PageRequested)
     def _turn_page(self, event: PagedTable.PageRequested) -> None:
         self.page_offset = max(0, self.page_offset + event.step * PAGE_SIZE)
