@@ -1,12 +1,13 @@
-"""The Patients screen stays quick as staff type and move through the list:
-phone digits find patients, the history waits for the cursor, and a re-read
-that changes nothing redraws nothing."""
+"""The screens stay quick as staff type and move through the lists: phone
+digits find patients, the history waits for the cursor, a re-read that
+changes nothing redraws nothing, and a poll reads the store once."""
 
 from textual.widgets import DataTable
 
 import tui.screens.patients as patients_screen
 from tests.tui.conftest import select_row, settle
-from tui.widgets.paged_table import PagedTable
+from tui.screens.today import TodayScreen
+from tui.widgets.paged_table import FIRST_ROWS, PagedTable
 
 
 async def open_patients(pilot):  # type: ignore[no-untyped-def]
@@ -98,3 +99,43 @@ async def test_a_re_read_that_finds_nothing_new_redraws_nothing(
 
         assert cleared == []
         assert screen.query_one("#consent-history").row_count == 2
+
+
+async def test_a_screen_polls_the_store_once_a_poll(make_app, seeded, monkeypatch):
+    # A subclass calling the base on_mount as well set a second poll timer.
+    reads: list[str] = []
+    real = TodayScreen.read_page
+
+    def counted(screen):  # type: ignore[no-untyped-def]
+        reads.append(type(screen).__name__)
+        return real(screen)
+
+    monkeypatch.setattr(TodayScreen, "read_page", counted)
+    app = make_app(poll_seconds=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        reads.clear()
+        await pilot.pause(0.5)
+        await settle(pilot)
+
+    assert 1 <= len(reads) <= 3, reads
+
+
+async def test_a_long_page_shows_its_first_rows_then_the_rest(make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(PagedTable)
+        blank = [""] * (len(table.columns) - 1)
+        rows = [(str(n), [f"row {n}", *blank]) for n in range(FIRST_ROWS * 2)]
+
+        table.show_rows(rows, keep_cursor=False)
+        assert table.row_count == FIRST_ROWS
+        await settle(pilot)
+        assert table.row_count == FIRST_ROWS * 2
+
+        # Rows replaced before the rest arrived do not get the old rest.
+        table.show_rows(rows[::-1])
+        table.show_rows(rows[:3])
+        await settle(pilot)
+        assert [r.key.value for r in table.ordered_rows] == ["0", "1", "2"]

@@ -86,7 +86,6 @@ class AppointmentsScreen(DeskScreen):
 
     def on_mount(self) -> None:
         add_appointment_columns(self.query_one(PagedTable))
-        super().on_mount()
 
     def read_page(self) -> DayPage:
         practice = self.app.desk.practice

@@ -43,6 +43,8 @@ class DeskScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
+        # Textual calls this after the subclass's own on_mount, which must
+        # not call it again: that set two poll timers, two reads a poll.
         if self.app.poll_seconds:
             self.set_interval(self.app.poll_seconds, self._poll)
 

@@ -91,7 +91,6 @@ class ComposeModal(WhenPreview, FormModal[ScheduledMessage]):
         )
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.preview_when(self.query_one("#field-at", FormField), "now")
 
     def field_names(self, field: FormField) -> tuple[str, ...]:

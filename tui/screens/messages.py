@@ -84,7 +84,6 @@ class MessagesScreen(DeskScreen):
         yield Static("", id="message-line", classes="detail", markup=False)
 
     def on_mount(self) -> None:
-        super().on_mount()
         table = self.query_one(PagedTable)
         for label, key in (
             ("When", "when"),

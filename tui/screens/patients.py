@@ -88,7 +88,6 @@ class PatientsScreen(DeskScreen):
                 yield DataTable(id="consent-history", cursor_type="none")
 
     def on_mount(self) -> None:
-        super().on_mount()
         table = self.query_one(PagedTable)
         table.add_column("Name", key="name")
         table.add_column("Mobile", key="phone")

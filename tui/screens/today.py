@@ -78,7 +78,6 @@ class TodayScreen(DeskScreen):
                 yield OutcomeChart(id="outcome-chart", classes="side-panel")
 
     def on_mount(self) -> None:
-        super().on_mount()
         # The provider is in the detail line: the reminders need the room.
         add_appointment_columns(self.query_one(PagedTable), provider=False)
         self.query_one("#queue-panel").border_title = "Queue"

@@ -13,6 +13,10 @@ from textual.widgets import DataTable
 Row = tuple[str, Sequence[Any]]
 """A row key and its cells."""
 
+# Rows added before the first paint after a change: more than a tall
+# terminal shows below the cursor.
+FIRST_ROWS = 60
+
 
 class PagedTable(DataTable[Any]):
     """A row-cursor DataTable holding one page of a longer list.
@@ -51,6 +55,7 @@ class PagedTable(DataTable[Any]):
         self.has_more = False
         self.has_previous = False
         self._shown: list[Row] = []
+        self._generation = 0
 
     def action_next_page(self) -> None:
         if self.has_more and self.cursor_row >= self.row_count - 1:
@@ -81,16 +86,30 @@ class PagedTable(DataTable[Any]):
         selected = self.selected_key if keep_cursor else None
         row = self.cursor_row
         self._shown = comparable
+        self._generation += 1
         self.clear()
-        for key, cells in rows:
-            self.add_row(*[_cell(c) for c in cells], key=key)
 
         keys = [key for key, _ in rows]
         if selected in keys:
-            self.move_cursor(row=keys.index(selected), animate=False)
-        elif rows:
-            self.move_cursor(row=min(row, len(rows) - 1) if keep_cursor else 0)
+            target = keys.index(selected)
+        else:
+            target = min(row, len(rows) - 1) if keep_cursor and rows else 0
+
+        # The rows around the cursor now, the rest once they are on screen:
+        # adding and measuring rows no one can see yet delays the first paint.
+        now = target + FIRST_ROWS
+        self._add_rows(rows[:now], self._generation)
+        if rows:
+            self.move_cursor(row=target, animate=False)
+        if rows[now:]:
+            self.call_after_refresh(self._add_rows, rows[now:], self._generation)
         return True
+
+    def _add_rows(self, rows: list[Row], generation: int) -> None:
+        if generation != self._generation:
+            return  # the table was given other rows in the meantime
+        for key, cells in rows:
+            self.add_row(*[_cell(c) for c in cells], key=key)
 
     def tone(self, text: str, variable: str) -> Text:
         """``text`` in a theme colour ("error", "warning", "success"...).
