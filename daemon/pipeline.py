@@ -20,6 +20,7 @@ from store.appointments import get_appointment
 from store.audit import SYSTEM_ACTOR
 from store.consent import current_consent, current_consents, revoke_consent
 from store.db import database
+from store.health import note_problem
 from store.lifecycle import (
     cancel_claimed,
     claim_message,
@@ -360,6 +361,8 @@ class Sender:
         if exc.kind is ErrorKind.AUTH:
             self.pause.set(str(exc), now)
             defer_message(message, now + AUTH_PAUSE, str(exc), now=now)
+            # Shown at once by status and the screens, not at the next sweep.
+            note_problem(message.practice_id, str(exc), now=now)
             log.error("Sending paused: the provider refused the credentials (%s)", code)
             return Outcome.PAUSED
 

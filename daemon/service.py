@@ -1,10 +1,12 @@
 """Running the daemon: the Huey consumer in the foreground, and one-off sweeps."""
 
+import fcntl
 import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
+from typing import IO
 
 from daemon import tasks
 from daemon.context import Desk
@@ -12,6 +14,8 @@ from daemon.gateways import build_gateway
 from daemon.pipeline import Sender
 from daemon.queue import connect_queue
 from daemon.sweep import SweepSummary, sweep
+from store.errors import WrongState
+from store.home import Home
 from store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -40,9 +44,38 @@ def sweep_once(desk: Desk) -> SweepSummary:
     gateway = build_gateway(desk.settings, desk.home)
     sender = Sender(desk.settings, gateway)
     try:
-        return sweep(sender, version=frontdesk_version(), arm=queue.wake_at)
+        return sweep(
+            sender, version=frontdesk_version(), arm=queue.wake_at, heartbeat=False
+        )
     finally:
         gateway.close()
+
+
+def hold_daemon_lock(home: Home) -> IO[str]:
+    """Take the home's daemon lock for the life of this process.
+
+    One daemon per home: a second would run the minute sweep twice and race
+    the first for every row. The lock is a flock, so it goes with the process
+    however it ends, a SIGKILL included.
+    """
+    home.ensure()
+    handle = open(home.data_dir / "daemon.lock", "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise WrongState(
+            f"Another frontdesk daemon (pid {holder}) is already sending for "
+            f"{home.root or home.data_dir}; stop it first, or leave it running."
+        ) from None
+
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
 
 
 def run_daemon(desk: Desk, *, workers: int = WORKERS) -> int:
@@ -51,7 +84,9 @@ def run_daemon(desk: Desk, *, workers: int = WORKERS) -> int:
     SIGTERM (systemd's stop) is graceful: in-flight sends finish and are
     marked, claimed messages not yet handed over go back to the queue, and
     the process exits within SHUTDOWN_TIMEOUT seconds. SIGINT stops at once.
+    Raises WrongState when another daemon already serves this home.
     """
+    lock = hold_daemon_lock(desk.home)
     queue = connect_queue(desk.home)
     gateway = build_gateway(desk.settings, desk.home)
     consumer = queue.huey.create_consumer(
@@ -94,6 +129,7 @@ def run_daemon(desk: Desk, *, workers: int = WORKERS) -> int:
         pool.shutdown(wait=True, cancel_futures=True)
         tasks.install(None)
         gateway.close()
+        lock.close()
     log.info("frontdesk daemon stopped")
     return 0
 

@@ -71,11 +71,14 @@ def sweep(
     arm: Any = None,
     pool: ThreadPoolExecutor | None = None,
     started_at: datetime | None = None,
+    heartbeat: bool = True,
 ) -> SweepSummary:
     """Run one sweep over every practice in the database.
 
     ``arm(message_id, due_at)`` is called for pending messages due before the
     next sweep; ``pool`` sends a batch concurrently (one at a time without).
+    Only the daemon records a ``heartbeat``: a one-off sweep from the command
+    line must not make a stopped daemon look alive.
     """
     summary = SweepSummary()
     for practice in list(Practice.select().order_by(Practice.id)):
@@ -83,6 +86,8 @@ def sweep(
         summary.paused = (
             sender.pause.reason if sender.pause.active(sender.clock()) else ""
         )
+        if not heartbeat:
+            continue
         record_heartbeat(
             practice,
             version=version,

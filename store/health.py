@@ -61,6 +61,22 @@ def record_heartbeat(
         ).execute()
 
 
+def note_problem(
+    practice: Practice | int, error: str, *, now: datetime | None = None
+) -> None:
+    """Record what is wrong now, between sweeps, keeping the rest of the
+    heartbeat as the last sweep left it."""
+    updated = (
+        Heartbeat.update(error=error).where(Heartbeat.practice == practice).execute()
+    )
+    if not updated:
+        Heartbeat.insert(
+            practice=practice, error=error, started_at=now or utcnow()
+        ).on_conflict(
+            conflict_target=[Heartbeat.practice], update={Heartbeat.error: error}
+        ).execute()
+
+
 def read_health(practice: Practice | int) -> DaemonHealth:
     """The last heartbeat, or an empty one when the daemon has never run."""
     row = Heartbeat.for_tenant(practice).first()

@@ -247,3 +247,30 @@ def test_sigterm_finishes_in_flight_sends_and_leaves_nothing_sending(home, fake_
     sent = {r.body for r in rows if r.status == MessageStatus.SENT}
     assert sent == {m.body for m in fake_twilio.messages}
     assert any(r.status == MessageStatus.PENDING for r in rows)
+
+
+def test_a_second_daemon_on_the_same_home_is_refused(home, fake_twilio):
+    import subprocess
+    import sys
+
+    from tests.daemon.daemon_process import REPO, daemon_env
+
+    daemon = start_daemon(home)
+    try:
+        wait_until_ready(home)
+        status = subprocess.run(
+            [sys.executable, "-m", "cli.main", "--home", str(home), "status"],
+            cwd=REPO, env=daemon_env(), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        second = subprocess.run(
+            [sys.executable, "-m", "cli.main", "--home", str(home), "daemon"],
+            cwd=REPO, env=daemon_env(), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        assert stop_daemon(daemon) == 0
+
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "running" in status.stdout
+    assert second.returncode == 1
+    assert f"pid {daemon.pid}" in second.stderr
+    assert "already sending" in second.stderr

@@ -418,21 +418,35 @@ def test_bad_credentials_pause_sending_and_keep_the_row_pending(
     second = text(practice, twilio_settings, patient)
     fake_twilio.script("auth")
 
-    summary = sweep(sender, version="test")
-
-    assert summary.outcomes["paused"] == 2
-    assert len(fake_twilio.requests) == 1
-    assert status_of(first).status == MessageStatus.PENDING
-    assert status_of(first).attempts == 0
-    assert status_of(second).status == MessageStatus.PENDING
-    health = read_health(practice)
-    assert "credentials" in health.error.lower() or "20003" in health.error
+    assert sender.send_message(first.id) is Outcome.PAUSED
     assert sender.send_message(second.id) is Outcome.PAUSED
+
+    # Staff and monitoring see the problem at once, not at the next sweep.
+    assert "20003" in read_health(practice).error
+    assert len(fake_twilio.requests) == 1
+    for message in (first, second):
+        assert status_of(message).status == MessageStatus.PENDING
+        assert status_of(message).attempts == 0
 
     clock.now = MORNING + timedelta(minutes=2)
     summary = sweep(sender, version="test")
     assert summary.outcomes["sent"] == 2
     assert read_health(practice).error == ""
+
+
+def test_a_sweep_that_meets_refused_credentials_defers_the_rest_of_its_batch(
+    practice, twilio_settings, sender, fake_twilio
+):
+    patient = person(practice, twilio_settings)
+    for _ in range(3):
+        text(practice, twilio_settings, patient)
+    fake_twilio.script("auth")
+
+    summary = sweep(sender, version="test")
+
+    assert summary.outcomes["paused"] == 3
+    assert len(fake_twilio.requests) == 1
+    assert "credentials" in read_health(practice).error.lower()
 
 
 def test_a_dropped_connection_after_acceptance_is_reconciled_not_resent(
