@@ -290,25 +290,16 @@ def mark_failed(
 ) -> bool:
     """The provider refused the message for good; staff may fix and retry."""
     now = now or utcnow()
-    with database.atomic():
-        changed = _settle(
-            message,
-            MessageStatus.FAILED,
-            now=now,
-            failed_at=now,
-            last_error_code=code,
-            last_error=error,
-        )
-        if changed:
-            record_event(
-                message.practice_id,
-                SYSTEM_ACTOR,
-                "message.failed",
-                message,
-                {"code": code, "error": error},
-                now=now,
-            )
-    return changed
+    return _settle_and_record(
+        message,
+        MessageStatus.FAILED,
+        "message.failed",
+        {"code": code, "error": error},
+        now=now,
+        failed_at=now,
+        last_error_code=code,
+        last_error=error,
+    )
 
 
 def release_for_retry(
@@ -340,26 +331,17 @@ def mark_expired(
 ) -> bool:
     """Too late to be of use: the appointment started, or it is hours late."""
     now = now or utcnow()
-    with database.atomic():
-        changed = _settle(
-            message,
-            MessageStatus.EXPIRED,
-            now=now,
-            expired_at=now,
-            attempts=_one_fewer_attempt(),
-            last_error_code="expired",
-            last_error=reason,
-        )
-        if changed:
-            record_event(
-                message.practice_id,
-                SYSTEM_ACTOR,
-                "message.expired",
-                message,
-                reason,
-                now=now,
-            )
-    return changed
+    return _settle_and_record(
+        message,
+        MessageStatus.EXPIRED,
+        "message.expired",
+        reason,
+        now=now,
+        expired_at=now,
+        attempts=_one_fewer_attempt(),
+        last_error_code="expired",
+        last_error=reason,
+    )
 
 
 def cancel_claimed(
@@ -372,26 +354,17 @@ def cancel_claimed(
     """Send-time checks ruled the message out (no consent, visit cancelled):
     it is not sent, and says why."""
     now = now or utcnow()
-    with database.atomic():
-        changed = _settle(
-            message,
-            MessageStatus.CANCELLED,
-            now=now,
-            cancelled_at=now,
-            attempts=_one_fewer_attempt(),
-            last_error_code=code,
-            last_error=reason,
-        )
-        if changed:
-            record_event(
-                message.practice_id,
-                SYSTEM_ACTOR,
-                "message.cancelled",
-                message,
-                reason,
-                now=now,
-            )
-    return changed
+    return _settle_and_record(
+        message,
+        MessageStatus.CANCELLED,
+        "message.cancelled",
+        reason,
+        now=now,
+        cancelled_at=now,
+        attempts=_one_fewer_attempt(),
+        last_error_code=code,
+        last_error=reason,
+    )
 
 
 def store_body(message: ScheduledMessage, body: str) -> bool:
@@ -414,24 +387,15 @@ def mark_unknown(
 ) -> bool:
     """Nobody can tell whether the provider took the message: staff decide."""
     now = now or utcnow()
-    with database.atomic():
-        changed = _settle(
-            message,
-            MessageStatus.UNKNOWN,
-            now=now,
-            last_error_code="unknown",
-            last_error=reason,
-        )
-        if changed:
-            record_event(
-                message.practice_id,
-                SYSTEM_ACTOR,
-                "message.unknown",
-                message,
-                reason,
-                now=now,
-            )
-    return changed
+    return _settle_and_record(
+        message,
+        MessageStatus.UNKNOWN,
+        "message.unknown",
+        reason,
+        now=now,
+        last_error_code="unknown",
+        last_error=reason,
+    )
 
 
 def note_in_doubt(
@@ -509,6 +473,25 @@ def _ours(message: ScheduledMessage):  # type: ignore[no-untyped-def]
         & (ScheduledMessage.status == MessageStatus.SENDING)
         & (ScheduledMessage.claim_token == message.claim_token)
     )
+
+
+def _settle_and_record(
+    message: ScheduledMessage,
+    status: MessageStatus,
+    action: str,
+    detail: dict[str, Any] | str,
+    *,
+    now: datetime,
+    **fields: Any,
+) -> bool:
+    """Settle the row and, if it was ours, audit the outcome in one commit."""
+    with database.atomic():
+        changed = _settle(message, status, now=now, **fields)
+        if changed:
+            record_event(
+                message.practice_id, SYSTEM_ACTOR, action, message, detail, now=now
+            )
+    return changed
 
 
 def _settle(
