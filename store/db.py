@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import peewee
-from playhouse.db_url import connect as connect_url
 from playhouse.migrate import SchemaMigrator
 
 from store.errors import SchemaError
@@ -58,6 +57,10 @@ def build_database(target: str | Path) -> peewee.Database:
 
     if text.startswith("sqlite:///"):
         return _sqlite(Path(text.removeprefix("sqlite:///")))
+
+    # Only a server database needs the URL parser; SQLite starts faster
+    # without it.
+    from playhouse.db_url import connect as connect_url
 
     return connect_url(text)
 

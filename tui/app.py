@@ -103,9 +103,11 @@ class FrontdeskApp(App[None]):
         clock: Clock | None = None,
         actor: str | None = None,
         poll_seconds: float | None = 2.0,
+        connect_queue: bool = False,
     ) -> None:
         super().__init__()
         self.desk = desk
+        self._connect_queue = connect_queue
         self.clock = clock or utc_now
         self.poll_seconds = poll_seconds
         self.set_reactive(FrontdeskApp.actor, actor or _login_name())
@@ -125,6 +127,25 @@ class FrontdeskApp(App[None]):
     def on_mount(self) -> None:
         self.title = f"frontdesk · {self.desk.practice.name}"
         self._show_actor()
+        if self._connect_queue:
+            # Huey is not needed for the first screen: connect once it shows,
+            # so start-up does not wait for the queue file.
+            self.set_timer(0.3, self._start_queue_worker)
+
+    def _start_queue_worker(self) -> None:
+        self.run_worker(
+            self._join_task_queue, thread=True, exit_on_error=False, group="queue"
+        )
+
+    def _join_task_queue(self) -> None:
+        from daemon.queue import connect_queue
+
+        try:
+            connect_queue(self.desk.home)
+        except Exception:
+            # Without the queue the daemon's minute sweep still finds every
+            # message; only the to-the-second wake-up is lost.
+            log.exception("Could not connect to the task queue; relying on the sweep")
 
     def watch_actor(self) -> None:
         self._show_actor()
@@ -194,8 +215,6 @@ def run_app(desk: Desk) -> None:
     Logs go to a file in the home's state folder: the terminal belongs to the
     app. Scheduling from the TUI wakes the daemon through the task queue.
     """
-    from daemon.queue import connect_queue
-
     desk.home.ensure()
     handler = logging.FileHandler(desk.home.state_dir / "tui.log", encoding="utf-8")
     handler.setFormatter(
@@ -206,14 +225,7 @@ def run_app(desk: Desk) -> None:
     root.setLevel(logging.INFO)
 
     try:
-        connect_queue(desk.home)
-    except Exception:
-        # Without the queue the daemon's minute sweep still finds every
-        # message; only the to-the-second wake-up is lost.
-        log.exception("Could not connect to the task queue; relying on the sweep")
-
-    try:
-        FrontdeskApp(desk).run()
+        FrontdeskApp(desk, connect_queue=True).run()
     finally:
         root.removeHandler(handler)
         handler.close()
