@@ -51,7 +51,7 @@ def frontdesk_version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; --home works before or after the command."""
-    from cli import commands, demo, imports
+    from cli import commands, demo, imports, running
 
     # The option lives on every parser; SUPPRESS keeps a subcommand without it
     # from overwriting a --home given before the subcommand.
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"frontdesk {frontdesk_version()}"
     )
-    parser.set_defaults(handler=commands.run_desk)
+    parser.set_defaults(handler=running.run_desk)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_init(sub, common)
@@ -83,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_messages(sub, common)
     commands.add_cancel_retry(sub, common)
     commands.add_consent(sub, common)
-    commands.add_sweep(sub, common)
-    commands.add_status(sub, common)
-    commands.add_daemon(sub, common)
+    running.add_sweep(sub, common)
+    running.add_status(sub, common)
+    running.add_daemon(sub, common)
     demo.add_demo(sub, common)
     return parser
 
