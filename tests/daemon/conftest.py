@@ -39,3 +39,23 @@ def twilio_settings(fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch):  
         ),
         sending=replace(settings.sending, timeout=timedelta(seconds=1)),
     )
+
+
+@pytest.fixture
+def clock():  # type: ignore[no-untyped-def]
+    from tests.daemon.sending import MORNING, Clock
+
+    return Clock(MORNING)
+
+
+@pytest.fixture
+def sender(twilio_settings, home_dir, clock, db, fake_twilio):  # type: ignore[no-untyped-def]
+    """A Sender on the real twilio client to the fake, on the test's clock."""
+    from daemon.gateways import build_gateway
+    from daemon.pipeline import Sender
+    from store.home import resolve_home
+
+    fake_twilio.clock = clock
+    gateway = build_gateway(twilio_settings, resolve_home(home_dir))
+    yield Sender(twilio_settings, gateway, clock=clock)
+    gateway.close()

@@ -6,89 +6,22 @@ Time is passed in through the sender's clock; the store is a real SQLite file.
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
-
-import pytest
 
 from daemon.gateways import build_gateway
 from daemon.pipeline import Outcome, Sender
 from daemon.sweep import sweep
 from store.appointments import book_appointment, reminders_for, reschedule_appointment
-from store.consent import current_consent, grant_consent, latest_consent, revoke_consent
+from store.consent import current_consent, grant_consent, revoke_consent
 from store.health import read_health
 from store.home import resolve_home
 from store.lifecycle import claim_message
-from store.messages import schedule_message
 from store.models import (
     Appointment,
-    ConsentSource,
     MessageStatus,
     ScheduledMessage,
     SentMessage,
 )
-from store.patients import add_patient
-
-NEW_YORK = ZoneInfo("America/New_York")
-# Wednesday 9 December 2026, 10:00 in New York: outside quiet hours.
-MORNING = datetime(2026, 12, 9, 15, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(MORNING)
-
-
-@pytest.fixture
-def sender(twilio_settings, home_dir, clock, db, fake_twilio):  # type: ignore[no-untyped-def]
-    fake_twilio.clock = clock
-    gateway = build_gateway(twilio_settings, resolve_home(home_dir))
-    yield Sender(twilio_settings, gateway, clock=clock)
-    gateway.close()
-
-
-def person(practice, settings, phone="(212) 555-0134", consent=True, name="Maria"):
-    patient = add_patient(
-        practice,
-        first_name=name,
-        last_name="Lopez",
-        phone=phone,
-        actor="desk",
-        now=MORNING - timedelta(days=30),
-    )
-    if consent:
-        grant_consent(
-            practice,
-            patient.id,
-            source=ConsentSource.WRITTEN_FORM,
-            actor="desk",
-            settings=settings,
-            now=MORNING - timedelta(days=30),
-        )
-    return patient
-
-
-def text(practice, settings, patient, at=MORNING, body="Your crown is ready."):
-    return schedule_message(
-        practice,
-        patient_id=patient.id,
-        body=body,
-        at=at,
-        actor="desk",
-        settings=settings,
-        now=at - timedelta(hours=1),
-    )
-
-
-def status_of(message):
-    return ScheduledMessage.get_by_id(message.id)
+from tests.daemon.sending import MORNING, NEW_YORK, person, status_of, text
 
 
 def test_a_due_message_goes_out_once_and_is_marked_sent(
@@ -340,175 +273,6 @@ def test_quiet_hours_hold_on_the_day_the_clocks_go_back(
     due = status_of(message).due_at
     # 08:00 EST is 13:00 UTC: the window ends on the wall clock, not 12:00 UTC.
     assert due == datetime(2026, 11, 1, 13, 0, tzinfo=UTC)
-
-
-def test_429_goes_back_to_pending_with_backoff_and_fails_after_max_attempts(
-    practice, twilio_settings, sender, fake_twilio, clock
-):
-    patient = person(practice, twilio_settings)
-    message = text(practice, twilio_settings, patient)
-    fake_twilio.script(*["429"] * 5)
-    waits = []
-
-    for attempt in range(1, 6):
-        outcome = sender.send_message(message.id)
-        stored = status_of(message)
-        assert stored.attempts == attempt
-        if attempt < 5:
-            assert outcome is Outcome.RETRYING
-            assert stored.status == MessageStatus.PENDING
-            waits.append(stored.due_at - clock.now)
-            clock.now = stored.due_at
-
-    assert outcome is Outcome.FAILED
-    assert stored.status == MessageStatus.FAILED
-    assert "Gave up after 5 attempts" in stored.last_error
-    assert timedelta(seconds=30) <= waits[0] <= timedelta(seconds=36)
-    assert timedelta(seconds=60) <= waits[1] <= timedelta(seconds=72)
-    assert timedelta(seconds=240) <= waits[3] <= timedelta(seconds=288)
-    assert fake_twilio.messages == []
-
-
-@pytest.mark.parametrize(
-    ("number", "code", "words"),
-    [
-        ("+15005550001", "21211", "number"),
-        ("+15005550009", "21614", "mobile"),
-        ("+15005550003", "21408", ""),
-        ("+15005550002", "21612", ""),
-    ],
-)
-def test_permanent_errors_fail_at_once_with_a_sentence_for_staff(
-    practice, twilio_settings, sender, fake_twilio, number, code, words
-):
-    patient = person(practice, twilio_settings, phone=number)
-    message = text(practice, twilio_settings, patient)
-
-    assert sender.send_message(message.id) is Outcome.FAILED
-
-    stored = status_of(message)
-    assert stored.status == MessageStatus.FAILED
-    assert stored.attempts == 1
-    assert stored.last_error_code == code
-    assert words.lower() in stored.last_error.lower()
-    assert "+1500" not in stored.last_error
-
-
-def test_an_unsubscribed_recipient_revokes_consent_and_cancels_the_rest(
-    practice, twilio_settings, sender, fake_twilio
-):
-    patient = person(practice, twilio_settings, phone="+15005550004")
-    first = text(practice, twilio_settings, patient)
-    later = text(practice, twilio_settings, patient, at=MORNING + timedelta(days=1))
-
-    assert sender.send_message(first.id) is Outcome.FAILED
-
-    assert status_of(first).last_error_code == "21610"
-    assert status_of(later).status == MessageStatus.CANCELLED
-    record = latest_consent(patient)
-    assert record.granted is False
-    assert record.source == ConsentSource.CARRIER_OPT_OUT
-
-
-def test_bad_credentials_pause_sending_and_keep_the_row_pending(
-    practice, twilio_settings, sender, fake_twilio, clock
-):
-    patient = person(practice, twilio_settings)
-    first = text(practice, twilio_settings, patient)
-    second = text(practice, twilio_settings, patient)
-    fake_twilio.script("auth")
-
-    assert sender.send_message(first.id) is Outcome.PAUSED
-    assert sender.send_message(second.id) is Outcome.PAUSED
-
-    # Staff and monitoring see the problem at once, not at the next sweep.
-    assert "20003" in read_health(practice).error
-    assert len(fake_twilio.requests) == 1
-    for message in (first, second):
-        assert status_of(message).status == MessageStatus.PENDING
-        assert status_of(message).attempts == 0
-
-    clock.now = MORNING + timedelta(minutes=2)
-    summary = sweep(sender, version="test")
-    assert summary.outcomes["sent"] == 2
-    assert read_health(practice).error == ""
-
-
-def test_a_sweep_that_meets_refused_credentials_defers_the_rest_of_its_batch(
-    practice, twilio_settings, sender, fake_twilio
-):
-    patient = person(practice, twilio_settings)
-    for _ in range(3):
-        text(practice, twilio_settings, patient)
-    fake_twilio.script("auth")
-
-    summary = sweep(sender, version="test")
-
-    assert summary.outcomes["paused"] == 3
-    assert len(fake_twilio.requests) == 1
-    assert "credentials" in read_health(practice).error.lower()
-
-
-def test_a_dropped_connection_after_acceptance_is_reconciled_not_resent(
-    practice, twilio_settings, sender, fake_twilio, clock
-):
-    patient = person(practice, twilio_settings)
-    message = text(practice, twilio_settings, patient)
-    fake_twilio.script("drop_after_accept")
-
-    assert sender.send_message(message.id) is Outcome.IN_DOUBT
-    assert status_of(message).status == MessageStatus.SENDING
-
-    clock.now = MORNING + timedelta(minutes=3)
-    summary = sweep(sender, version="test")
-
-    assert summary.reconciled == 1
-    stored = status_of(message)
-    assert stored.status == MessageStatus.SENT
-    assert stored.provider_sid == fake_twilio.messages[0].sid
-    assert len(fake_twilio.messages) == 1
-
-
-def test_a_500_that_was_not_accepted_is_reconciled_then_sent_once(
-    practice, twilio_settings, sender, fake_twilio, clock
-):
-    patient = person(practice, twilio_settings)
-    message = text(practice, twilio_settings, patient)
-    fake_twilio.script("500")
-
-    assert sender.send_message(message.id) is Outcome.IN_DOUBT
-    clock.now = MORNING + timedelta(minutes=3)
-    sweep(sender, version="test")
-    assert status_of(message).status == MessageStatus.PENDING
-
-    clock.now = status_of(message).due_at
-    sweep(sender, version="test")
-
-    assert status_of(message).status == MessageStatus.SENT
-    assert len(fake_twilio.messages) == 1
-
-
-def test_no_answer_for_long_enough_makes_the_outcome_unknown_for_staff(
-    practice, twilio_settings, sender, fake_twilio, clock
-):
-    patient = person(practice, twilio_settings)
-    message = text(practice, twilio_settings, patient)
-    fake_twilio.script("drop_before_accept")
-    sender.send_message(message.id)
-    fake_twilio.list_fails = 100
-
-    clock.now = MORNING + timedelta(minutes=5)
-    sweep(sender, version="test")
-    assert status_of(message).status == MessageStatus.SENDING
-
-    clock.now = MORNING + timedelta(minutes=30)
-    summary = sweep(sender, version="test")
-
-    stored = status_of(message)
-    assert summary.outcomes["unknown"] == 1
-    assert stored.status == MessageStatus.UNKNOWN
-    assert "retry or cancel" in stored.last_error
-    assert fake_twilio.messages == []
 
 
 def test_racing_claimers_send_a_message_exactly_once(
