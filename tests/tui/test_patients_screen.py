@@ -50,6 +50,10 @@ async def test_the_history_is_read_once_the_cursor_rests(make_app, seeded, monke
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_patients(pilot)
+        # Let the first row's own history read finish before counting.
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert not screen.history_pending
         reads.clear()
 
         # Down through three rows without stopping: only the last is read.
