@@ -208,6 +208,10 @@ def retry_message(
         message.attempts = 0
         message.failed_at = None
         message.claimed_at = None
+        # The old failure stays in the audit trail; on the row it would read
+        # as the reason a text now waiting to go did not go.
+        message.last_error_code = ""
+        message.last_error = ""
         message.version += 1
         message.updated_at = now
         message.save()

@@ -225,6 +225,7 @@ def test_retry_takes_failed_and_unknown_back_to_pending(
         assert stored.status == MessageStatus.PENDING
         assert stored.due_at == later
         assert stored.attempts == 0
+        assert (stored.last_error_code, stored.last_error) == ("", "")
 
 
 @pytest.mark.parametrize("status", ["pending", "sending", "sent", "cancelled"])

@@ -205,7 +205,11 @@ class AppointmentsScreen(DeskScreen):
             return
         zone = self.app.desk.practice.zone
         local = appointment.starts_at.astimezone(zone)
-        note = f" {appointment.reminder_note}." if appointment.reminder_note else ""
+        note = (
+            f" {appointment.reminder_note.rstrip('.')}."
+            if appointment.reminder_note
+            else ""
+        )
         self.notify(
             f"Saved: {day_label(local.date())} at {clock(appointment.starts_at, zone)}."
             + note,
@@ -253,7 +257,7 @@ class AppointmentsScreen(DeskScreen):
                 settings=desk.settings,
                 now=now,
             )
-            note = f" {saved.reminder_note}." if saved.reminder_note else ""
+            note = f" {saved.reminder_note.rstrip('.')}." if saved.reminder_note else ""
             return f"{done}: {name}.{note}"
 
         self.run_store_action(job, what="Appointment")
