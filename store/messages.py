@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import peewee
+
 from store import wakeups
 from store.audit import record_event
 from store.consent import current_consent
@@ -334,7 +336,9 @@ def count_by_status(practice: Practice | int) -> dict[str, int]:
     return counts
 
 
-def _filtered(practice: Practice | int, filters: MessageFilter):  # type: ignore[no-untyped-def]
+def _filtered(
+    practice: Practice | int, filters: MessageFilter
+) -> "peewee.ModelSelect[ScheduledMessage]":
     query = ScheduledMessage.for_tenant(practice)
     if filters.status:
         statuses = [MessageStatus(s) for s in filters.status.split(",")]

@@ -1,10 +1,14 @@
 """Fixtures for daemon tests: a fake Twilio on 127.0.0.1."""
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fakes.fake_twilio import FakeTwilio
+
+if TYPE_CHECKING:
+    from store.settings import Settings
 
 
 @pytest.fixture
@@ -18,7 +22,9 @@ def fake_twilio(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTwilio]:
 
 
 @pytest.fixture
-def twilio_settings(fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def twilio_settings(
+    fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> "Settings":
     """Default settings, sending through the real twilio client to the fake."""
     from dataclasses import replace
     from datetime import timedelta
@@ -49,7 +55,9 @@ def clock():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def sender(twilio_settings, home_dir, clock, db, fake_twilio):  # type: ignore[no-untyped-def]
+def sender(  # type: ignore[no-untyped-def]
+    twilio_settings, home_dir, clock, db, fake_twilio
+):
     """A Sender on the real twilio client to the fake, on the test's clock."""
     from daemon.gateways import build_gateway
     from daemon.pipeline import Sender
