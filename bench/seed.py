@@ -88,7 +88,9 @@ def phone(n: int) -> str:
     return f"+1212{n // 10000 % 1000 + 200:03d}{n % 10000:04d}"
 
 
-def insert_rows(model, fields, rows: Iterable[tuple]) -> int:  # type: ignore[no-untyped-def]
+def insert_rows(  # type: ignore[no-untyped-def]
+    model, fields, rows: Iterable[tuple]
+) -> int:
     """Insert tuples inside the caller's transaction; returns how many.
 
     Peewee writes the INSERT for one row, and the driver repeats it for every

@@ -39,7 +39,9 @@ def run_frontdesk(home: str) -> None:
     show_page = TodayScreen.show_page
     shown = False
 
-    def show_and_report(screen: TodayScreen, page) -> None:  # type: ignore[no-untyped-def]
+    def show_and_report(  # type: ignore[no-untyped-def]
+        screen: TodayScreen, page
+    ) -> None:
         nonlocal shown
         show_page(screen, page)
         if not shown:
@@ -48,7 +50,11 @@ def run_frontdesk(home: str) -> None:
 
     TodayScreen.show_page = show_and_report  # type: ignore[method-assign]
     run = FrontdeskApp.run
-    FrontdeskApp.run = lambda self: run(self, headless=True, size=SIZE)  # type: ignore[method-assign]
+
+    def run_headless(self):  # type: ignore[no-untyped-def]
+        return run(self, headless=True, size=SIZE)
+
+    FrontdeskApp.run = run_headless  # type: ignore[method-assign]
     run_app(open_desk(home))
 
 

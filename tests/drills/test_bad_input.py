@@ -284,7 +284,9 @@ def phone_text(draw, n: int) -> str:  # type: ignore[no-untyped-def]
     return layout.format(a=digits[:3], b=digits[3:6], c=digits[6:])
 
 
-def render(draw, kind, columns, headers, rows, bad, expected) -> Case:  # type: ignore[no-untyped-def]
+def render(  # type: ignore[no-untyped-def]
+    draw, kind, columns, headers, rows, bad, expected
+) -> Case:
     """Write the rows as a file: some delimiter, line ending, encoding and
     blank lines, keeping count of the line each row lands on."""
     delimiter = draw(st.sampled_from([",", ";", "\t"]))

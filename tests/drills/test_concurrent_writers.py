@@ -179,7 +179,9 @@ def book_appointments(desk: Desk, patients: list[int]) -> list[int]:
 # The desk's writers: store services on threads, as the TUI's workers call them
 
 
-def move_appointments(ledger, desk, groups, booked, stop, seed) -> None:  # type: ignore[no-untyped-def]
+def move_appointments(  # type: ignore[no-untyped-def]
+    ledger, desk, groups, booked, stop, seed
+) -> None:
     rng = random.Random(seed)
     while not stop.is_set():
         appointment_id = rng.choice(booked)
@@ -210,7 +212,9 @@ def move_appointments(ledger, desk, groups, booked, stop, seed) -> None:  # type
         ledger.writes += 1
 
 
-def queue_and_cancel_texts(ledger, desk, groups, booked, stop, seed) -> None:  # type: ignore[no-untyped-def]
+def queue_and_cancel_texts(  # type: ignore[no-untyped-def]
+    ledger, desk, groups, booked, stop, seed
+) -> None:
     rng = random.Random(seed)
     while not stop.is_set():
         later = rng.random() < 0.6
@@ -233,7 +237,9 @@ def queue_and_cancel_texts(ledger, desk, groups, booked, stop, seed) -> None:  #
         ledger.writes += 1
 
 
-def edit_patients(ledger, desk, groups, booked, stop, seed) -> None:  # type: ignore[no-untyped-def]
+def edit_patients(  # type: ignore[no-untyped-def]
+    ledger, desk, groups, booked, stop, seed
+) -> None:
     rng = random.Random(seed)
     while not stop.is_set():
         patient_id = rng.choice(groups.edits)
@@ -244,7 +250,9 @@ def edit_patients(ledger, desk, groups, booked, stop, seed) -> None:  # type: ig
         ledger.writes += 1
 
 
-def toggle_consent(ledger, desk, groups, booked, stop, seed) -> None:  # type: ignore[no-untyped-def]
+def toggle_consent(  # type: ignore[no-untyped-def]
+    ledger, desk, groups, booked, stop, seed
+) -> None:
     rng = random.Random(seed)
     while not stop.is_set():
         patient_id = rng.choice(groups.consent)
@@ -262,7 +270,9 @@ def toggle_consent(ledger, desk, groups, booked, stop, seed) -> None:  # type: i
         ledger.writes += 1
 
 
-def read_pages(ledger, desk, groups, booked, stop, seed) -> None:  # type: ignore[no-untyped-def]
+def read_pages(  # type: ignore[no-untyped-def]
+    ledger, desk, groups, booked, stop, seed
+) -> None:
     # The screens poll while others write; a read must not fail either.
     while not stop.is_set():
         with store_connection():
@@ -277,7 +287,9 @@ def read_pages(ledger, desk, groups, booked, stop, seed) -> None:  # type: ignor
 # The command line's writers: `frontdesk` in a new process each time
 
 
-def cli_schedule_and_cancel(ledger, desk, groups, booked, stop, seed) -> None:  # type: ignore[no-untyped-def]
+def cli_schedule_and_cancel(  # type: ignore[no-untyped-def]
+    ledger, desk, groups, booked, stop, seed
+) -> None:
     rng = random.Random(seed)
     while not stop.is_set():
         later = rng.random() < 0.6
@@ -302,7 +314,9 @@ def cli_schedule_and_cancel(ledger, desk, groups, booked, stop, seed) -> None:  
                 ledger.last[message_id] = MessageStatus.CANCELLED
 
 
-def cli_toggle_consent(ledger, desk, groups, booked, stop, seed) -> None:  # type: ignore[no-untyped-def]
+def cli_toggle_consent(  # type: ignore[no-untyped-def]
+    ledger, desk, groups, booked, stop, seed
+) -> None:
     rng = random.Random(seed)
     while not stop.is_set():
         patient_id = rng.choice(groups.cli_consent)

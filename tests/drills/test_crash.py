@@ -173,7 +173,9 @@ def text(desk: Desk, body: str, at, rng: random.Random):  # type: ignore[no-unty
     )
 
 
-def kill_at_random(daemon: Daemon, fake, rng: random.Random, per_round: int) -> None:  # type: ignore[no-untyped-def]
+def kill_at_random(  # type: ignore[no-untyped-def]
+    daemon: Daemon, fake, rng: random.Random, per_round: int
+) -> None:
     """SIGKILL after a random number of new texts reached the fake, or, one
     round in four, at a random instant of start-up."""
     if rng.random() < 0.25:

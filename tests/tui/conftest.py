@@ -20,7 +20,9 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def desk(home_dir: Path, practice, settings: Settings) -> Desk:  # type: ignore[no-untyped-def]
+def desk(  # type: ignore[no-untyped-def]
+    home_dir: Path, practice, settings: Settings
+) -> Desk:
     return Desk(home=resolve_home(home_dir), settings=settings, practice=practice)
 
 

@@ -59,7 +59,9 @@ class MessageDetailModal(ModalScreen[None]):
             text = f"Could not read this message: {exc}"
         self.app.call_from_thread(self.query_one("#message-facts", Static).update, text)
 
-    def _describe(self, message: ScheduledMessage, patient, appointment, events) -> str:  # type: ignore[no-untyped-def]
+    def _describe(  # type: ignore[no-untyped-def]
+        self, message: ScheduledMessage, patient, appointment, events
+    ) -> str:
         practice = self.app.desk.practice
         zone = practice.zone
 
