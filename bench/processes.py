@@ -9,6 +9,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# Shared with the daemon tests: the bench starts the same daemon the same way.
+from tests.daemon.daemon_process import wait_until_ready as wait_until_ready
+
 REPO = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -88,18 +91,6 @@ def start_daemon(home: Path, *, sweep_only: bool = False) -> subprocess.Popen[by
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-
-
-def wait_until_ready(home: Path, timeout: float = 30.0) -> None:
-    """Wait for the daemon's first sweep, which it runs as it starts."""
-    deadline = time.monotonic() + timeout
-    log = home / "daemon.log"
-    while time.monotonic() < deadline:
-        if log.exists() and "Sweep:" in log.read_text(errors="replace"):
-            return
-        time.sleep(0.05)
-    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-    raise TimeoutError(f"the daemon did not start:\n{tail}")
 
 
 def stop(process: subprocess.Popen) -> int:  # type: ignore[type-arg]

@@ -72,7 +72,7 @@ def start_daemon(home: Path, log_name: str = "daemon.log") -> subprocess.Popen:
     )
 
 
-def wait_until_ready(home: Path, timeout: float = 20.0) -> None:
+def wait_until_ready(home: Path, timeout: float = 30.0) -> None:
     """Wait for the daemon's first sweep, which it runs as it starts."""
     deadline = time.monotonic() + timeout
     log = home / "daemon.log"
@@ -80,7 +80,8 @@ def wait_until_ready(home: Path, timeout: float = 20.0) -> None:
         if log.exists() and "Sweep:" in log.read_text(errors="replace"):
             return
         time.sleep(0.05)
-    raise TimeoutError(f"the daemon did not start:\n{log.read_text()[-3000:]}")
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    raise TimeoutError(f"the daemon did not start:\n{tail}")
 
 
 def stop_daemon(process: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
