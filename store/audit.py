@@ -4,9 +4,13 @@ import json
 from datetime import datetime
 from typing import Any
 
+from store import statements
 from store.models import AuditEvent, Practice, utcnow
 
 SYSTEM_ACTOR = "system"
+
+_COLUMNS = ("practice", "actor", "action", "subject_type", "subject_id", "detail", "at")
+_append = statements.BuiltOnce(lambda: statements.insert(AuditEvent, _COLUMNS))
 
 
 def record_event(
@@ -17,19 +21,22 @@ def record_event(
     detail: dict[str, Any] | str = "",
     *,
     now: datetime | None = None,
-) -> AuditEvent:
-    """Append an event saying who did ``action`` to ``subject``, and when."""
+) -> None:
+    """Append an event saying who did ``action`` to ``subject``, and when.
+
+    Every send writes one, so the insert skips building a model.
+    """
     if isinstance(detail, dict):
         detail = json.dumps(detail, default=str, sort_keys=True)
 
-    return AuditEvent.create(
-        practice=practice,
-        actor=actor or SYSTEM_ACTOR,
-        action=action,
-        subject_type=type(subject).__name__.lower(),
-        subject_id=subject.id,
-        detail=detail,
-        at=now or utcnow(),
+    _append.get().run(
+        practice,
+        actor or SYSTEM_ACTOR,
+        action,
+        type(subject).__name__.lower(),
+        subject.id,
+        detail,
+        now or utcnow(),
     )
 
 

@@ -8,14 +8,14 @@ settle one message.
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from peewee import Case, Node
 
-from store import wakeups
+from store import statements, wakeups
 from store.audit import SYSTEM_ACTOR, record_event
 from store.db import database
 from store.models import (
@@ -219,6 +219,61 @@ def mark_sent(
     return changed
 
 
+_SENT_COLUMNS = (
+    "practice",
+    "patient",
+    "to_number",
+    "body",
+    "provider_sid",
+    "segments",
+    "encoding",
+    "gateway",
+    "consent",
+    "sent_at",
+)
+_SENT_SETTLED = (
+    "status",
+    "updated_at",
+    "sent_message",
+    "provider_sid",
+    "segments",
+    "body",
+    "sent_at",
+    "last_error_code",
+    "last_error",
+)
+_OURS = ("id", "status", "claim_token")
+
+
+@dataclass(frozen=True)
+class _SendPath:
+    insert_sent: statements.Statement
+    settle_sent: statements.Statement
+    store_body: statements.Statement
+
+
+_send_path = statements.BuiltOnce(
+    lambda: _SendPath(
+        insert_sent=statements.insert(SentMessage, _SENT_COLUMNS),
+        settle_sent=statements.update(ScheduledMessage, _SENT_SETTLED, _OURS),
+        store_body=statements.update(ScheduledMessage, ("body",), _OURS),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the provider accepted for one claimed message."""
+
+    message: ScheduledMessage
+    body: str
+    provider_sid: str
+    segments: int | None
+    encoding: str
+    gateway: str
+    consent: ConsentRecord | int | None
+
+
 def record_sent(
     message: ScheduledMessage,
     *,
@@ -234,55 +289,112 @@ def record_sent(
 
     Returns None, writing nothing, if another worker settled the row first.
     """
+    delivery = Delivery(
+        message, body, provider_sid, segments, encoding, gateway, consent
+    )
+    return record_deliveries([delivery], now=now)[0]
+
+
+def record_deliveries(
+    deliveries: Sequence[Delivery], *, now: datetime | None = None
+) -> list[SentMessage | None]:
+    """``record_sent`` for several messages, durable together in one commit.
+
+    Each message is settled on its own guard: one another worker settled
+    first gets None and leaves no trace, and the rest are still recorded.
+    """
     now = now or utcnow()
-    values = {
-        "practice": message.practice_id,
-        "patient": message.patient_id,
-        "to_number": message.to_number,
-        "body": body,
-        "provider_sid": provider_sid,
-        "segments": segments,
-        "encoding": encoding,
-        "gateway": gateway,
-        "consent": consent,
-        "sent_at": now,
-    }
-    # The record copies the message's own practice and patient, and the
+    path = _send_path.get()
+    records = [
+        (
+            d.message.practice_id,
+            d.message.patient_id,
+            d.message.to_number,
+            d.body,
+            d.provider_sid,
+            d.segments,
+            d.encoding,
+            d.gateway,
+            d.consent,
+            now,
+        )
+        for d in deliveries
+    ]
+    # Each record copies its message's own practice and patient, and the
     # consent the pipeline found for that patient, so it cannot link across
-    # practices; the insert skips the per-link queries of a model save, which
-    # cost more than the send itself on a large backlog.
+    # practices. Every text of a backlog runs these statements, so they skip
+    # the ORM's query building and a model save's per-link queries.
 
-    def write() -> SentMessage | None:
-        with database.atomic() as transaction:
-            sent = SentMessage(id=SentMessage.insert(**values).execute(), **values)
-            changed = _apply(
-                message,
-                MessageStatus.SENT,
-                now=now,
-                sent_message=sent.id,
-                provider_sid=provider_sid,
-                segments=segments,
-                body=body,
-                sent_at=now,
-                last_error_code="",
-                last_error="",
+    def write() -> list[int | None]:
+        return [
+            _write_delivery(path, d, r, now)
+            for d, r in zip(deliveries, records, strict=True)
+        ]
+
+    sent_ids = _group_commit.run(write)
+
+    results: list[SentMessage | None] = []
+    for delivery, record, sent_id in zip(deliveries, records, sent_ids, strict=True):
+        if sent_id is None:
+            log.warning(
+                "Message %s was no longer being sent; left it as it is",
+                delivery.message.id,
             )
-            if not changed:
-                transaction.rollback()
-                return None
+            results.append(None)
+            continue
+        sent = SentMessage(id=sent_id, **dict(zip(_SENT_COLUMNS, record, strict=True)))
+        _mirror_sent(delivery, sent, now)
+        results.append(sent)
+    return results
 
-            message.__rel__["sent_message"] = sent
-            record_event(
-                message.practice_id,
-                SYSTEM_ACTOR,
-                "message.sent",
-                message,
-                {"provider_sid": provider_sid, "gateway": gateway},
-                now=now,
-            )
-        return sent
 
-    return _group_commit.run(write)
+def _write_delivery(
+    path: _SendPath, delivery: Delivery, record: tuple[Any, ...], now: datetime
+) -> int | None:
+    message = delivery.message
+    sent_id = statements.inserted_id(path.insert_sent.run(*record))
+    settled = path.settle_sent.run(
+        MessageStatus.SENT,
+        now,
+        sent_id,
+        delivery.provider_sid,
+        delivery.segments,
+        delivery.body,
+        now,
+        "",
+        "",
+        *_guard(message),
+    )
+    if settled.rowcount != 1:
+        SentMessage.delete_by_id(sent_id)
+        return None
+
+    record_event(
+        message.practice_id,
+        SYSTEM_ACTOR,
+        "message.sent",
+        message,
+        {"provider_sid": delivery.provider_sid, "gateway": delivery.gateway},
+        now=now,
+    )
+    return sent_id
+
+
+def _mirror_sent(delivery: Delivery, sent: SentMessage, now: datetime) -> None:
+    message = delivery.message
+    message.__data__.update(
+        status=MessageStatus.SENT,
+        updated_at=now,
+        sent_message=sent.id,
+        provider_sid=delivery.provider_sid,
+        segments=delivery.segments,
+        body=delivery.body,
+        sent_at=now,
+        last_error_code="",
+        last_error="",
+    )
+    message.__rel__["sent_message"] = sent
+    message._dirty.clear()  # type: ignore[attr-defined]
 
 
 def mark_failed(
@@ -372,14 +484,24 @@ def store_body(message: ScheduledMessage, body: str) -> bool:
     a crash or timeout can match it against the provider's records.
 
     The body is durable when this returns, so it is stored before the send.
+    False when the row is no longer ours to send.
     """
-    updated = _group_commit.run(
-        ScheduledMessage.update(body=body).where(_ours(message)).execute
-    )
-    if updated == 1:
-        message.body = body
-        message._dirty.discard("body")  # type: ignore[attr-defined]
-    return updated == 1
+    return store_bodies([(message, body)])[0]
+
+
+def store_bodies(bodies: Sequence[tuple[ScheduledMessage, str]]) -> list[bool]:
+    """``store_body`` for several messages, durable together in one commit."""
+    store = _send_path.get().store_body
+
+    def write() -> list[bool]:
+        return [store.run(body, *_guard(m)).rowcount == 1 for m, body in bodies]
+
+    stored = _group_commit.run(write)
+    for (message, body), ours in zip(bodies, stored, strict=True):
+        if ours:
+            message.body = body
+            message._dirty.discard("body")  # type: ignore[attr-defined]
+    return stored
 
 
 def mark_unknown(
@@ -473,6 +595,11 @@ def _ours(message: ScheduledMessage):  # type: ignore[no-untyped-def]
         & (ScheduledMessage.status == MessageStatus.SENDING)
         & (ScheduledMessage.claim_token == message.claim_token)
     )
+
+
+def _guard(message: ScheduledMessage) -> tuple[int, str, str]:
+    """The values of ``_OURS``: the same guard as ``_ours``, for a statement."""
+    return message.id, MessageStatus.SENDING, message.claim_token
 
 
 def _settle_and_record(
