@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from daemon.gateways import Accepted, ErrorKind, Gateway, GatewayError, Outgoing
 from store.appointments import get_appointment
@@ -22,6 +22,7 @@ from store.consent import current_consent, current_consents, revoke_consent
 from store.db import database
 from store.health import note_problem
 from store.lifecycle import (
+    Delivery,
     cancel_claimed,
     claim_message,
     defer_message,
@@ -29,9 +30,9 @@ from store.lifecycle import (
     mark_failed,
     mark_unknown,
     note_in_doubt,
-    record_sent,
+    record_deliveries,
     release_for_retry,
-    store_body,
+    store_bodies,
 )
 from store.models import (
     Appointment,
@@ -50,6 +51,8 @@ from store.settings import Settings
 from store.sms import sms_segments
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # How long sending stays paused after the provider refused our credentials;
 # then one message tries again, so a fixed token resumes sending by itself.
@@ -173,13 +176,7 @@ class Sender:
         settles the row: sent, failed, expired, cancelled, back to pending,
         or left in sending for the reconciler when the provider may have it.
         """
-        try:
-            return self._process(message, lookups)
-        except Exception:
-            # The row stays in sending; the reconciler settles it without
-            # risking a second text.
-            log.exception("Unexpected error while sending message %s", message.id)
-            return Outcome.IN_DOUBT
+        return self._process_slice([message], lookups, None)[0]
 
     def process_batch(
         self, messages: Sequence[ScheduledMessage], pool: Executor | None = None
@@ -192,13 +189,114 @@ class Sender:
         outcomes: list[Outcome] = []
         for start in range(0, len(messages), LOOKUP_SLICE):
             chunk = messages[start : start + LOOKUP_SLICE]
-            lookups = self.look_up(chunk)
-            if pool is None:
-                outcomes += [self.process(message, lookups) for message in chunk]
-            else:
-                run = _in_connection(self.process)
-                outcomes += pool.map(run, chunk, [lookups] * len(chunk))
+            outcomes += self._process_slice(chunk, self.look_up(chunk), pool)
         return outcomes
+
+    def _process_slice(
+        self,
+        messages: Sequence[ScheduledMessage],
+        lookups: Lookups | None,
+        pool: Executor | None,
+    ) -> list[Outcome]:
+        """Check each message, store the bodies about to go out in one commit,
+        hand them over (concurrently on ``pool``), then record every text the
+        provider accepted in one commit.
+
+        A write that fails leaves its rows in sending; the reconciler then
+        asks the provider before anything is sent again.
+        """
+        outcomes: list[Outcome | None] = [None] * len(messages)
+        now = self.clock()
+
+        ready: list[tuple[int, Prepared]] = []
+        for index, message in enumerate(messages):
+            checked = _unless_crashed(message, self._check, message, lookups, now)
+            if isinstance(checked, Prepared):
+                ready.append((index, checked))
+            else:
+                outcomes[index] = checked
+
+        ready = self._store_bodies(ready, outcomes)
+
+        prepared = [p for _, p in ready]
+        if pool is None or len(prepared) < 2:
+            answers = [self._hand_over(p) for p in prepared]
+        else:
+            answers = list(pool.map(_in_connection(self._hand_over), prepared))
+
+        accepted: list[tuple[int, Prepared, Accepted]] = []
+        for (index, p), answer in zip(ready, answers, strict=True):
+            if isinstance(answer, Accepted):
+                accepted.append((index, p, answer))
+            else:
+                outcomes[index] = answer
+        for index, outcome in self._record(accepted):
+            outcomes[index] = outcome
+
+        assert all(o is not None for o in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    def _check(
+        self, message: ScheduledMessage, lookups: Lookups | None, now: datetime
+    ) -> Prepared | Outcome:
+        practice = self.practice(message.practice_id)
+        return self.prepare(message, practice, now, lookups)
+
+    def _store_bodies(
+        self,
+        ready: list[tuple[int, Prepared]],
+        outcomes: list[Outcome | None],
+    ) -> list[tuple[int, Prepared]]:
+        """Store the rendered bodies that differ from the rows'; what is still
+        ours to send."""
+        changed = [(i, p) for i, p in ready if p.message.body != p.body]
+        if not changed:
+            return ready
+
+        try:
+            stored = store_bodies([(p.message, p.body) for _, p in changed])
+        except Exception:
+            log.exception("Could not store the texts of %d messages", len(changed))
+            for index, _ in changed:
+                outcomes[index] = Outcome.IN_DOUBT
+            lost = {index for index, _ in changed}
+        else:
+            lost = {i for (i, _), ours in zip(changed, stored, strict=True) if not ours}
+            for index in lost:
+                outcomes[index] = Outcome.NOT_CLAIMED
+        return [(i, p) for i, p in ready if i not in lost]
+
+    def _hand_over(self, prepared: Prepared) -> Accepted | Outcome:
+        """Send one checked message unless the daemon is stopping or sending is
+        paused; the provider's acceptance, or how the row was settled."""
+        return _unless_crashed(prepared.message, self._try_send, prepared)
+
+    def _try_send(self, prepared: Prepared) -> Accepted | Outcome:
+        message = prepared.message
+        now = self.clock()
+        if self.stopping.is_set():
+            defer_message(message, now, "The daemon was stopping.", now=now)
+            return Outcome.DEFERRED
+        if self.pause.active(now):
+            # Another worker learnt the credentials are refused; sending this
+            # one would only be refused too.
+            until = self.pause.until or now
+            defer_message(message, until, self.pause.reason, now=now)
+            return Outcome.PAUSED
+
+        outgoing = Outgoing(
+            message_id=message.id,
+            to=message.to_number,
+            body=prepared.body,
+            claimed_at=message.claimed_at or now,
+        )
+        try:
+            accepted = self.gateway.send(outgoing)
+        except GatewayError as exc:
+            return self._handle_error(prepared, exc)
+
+        self.pause.clear()
+        return accepted
 
     def look_up(self, messages: Sequence[ScheduledMessage]) -> Lookups | None:
         """Read the consents and reminder appointments of a slice at once;
@@ -228,27 +326,6 @@ class Sender:
                 appointment.practice = practice
                 appointments[appointment.id] = appointment
         return Lookups(consents, appointments)
-
-    def _process(
-        self, message: ScheduledMessage, lookups: Lookups | None = None
-    ) -> Outcome:
-        now = self.clock()
-        practice = self.practice(message.practice_id)
-
-        prepared_or_outcome = self.prepare(message, practice, now, lookups)
-        if isinstance(prepared_or_outcome, Outcome):
-            return prepared_or_outcome
-
-        if self.stopping.is_set():
-            defer_message(message, now, "The daemon was stopping.", now=now)
-            return Outcome.DEFERRED
-        if self.pause.active(now):
-            # Another worker learnt the credentials are refused; sending this
-            # one would only be refused too.
-            until = self.pause.until or now
-            defer_message(message, until, self.pause.reason, now=now)
-            return Outcome.PAUSED
-        return self.deliver(prepared_or_outcome, now)
 
     def prepare(
         self,
@@ -305,53 +382,51 @@ class Sender:
             body = message.body
         return Prepared(message, body, consent.id)
 
-    def deliver(self, prepared: Prepared, now: datetime) -> Outcome:
-        """Hand the text to the gateway and settle the row by the answer."""
-        message = prepared.message
-        if message.body != prepared.body and not store_body(message, prepared.body):
-            return Outcome.NOT_CLAIMED
+    def _record(
+        self, accepted: list[tuple[int, Prepared, Accepted]]
+    ) -> list[tuple[int, Outcome]]:
+        """Record what the provider accepted; the outcome for each index."""
+        if not accepted:
+            return []
 
-        outgoing = Outgoing(
-            message_id=message.id,
-            to=message.to_number,
-            body=prepared.body,
-            claimed_at=message.claimed_at or now,
-        )
-
-        try:
-            accepted = self.gateway.send(outgoing)
-        except GatewayError as exc:
-            return self._handle_error(prepared, exc)
-
-        self.pause.clear()
-        self._record(prepared, accepted)
-        return Outcome.SENT
-
-    def _record(self, prepared: Prepared, accepted: Accepted) -> None:
-        info = sms_segments(prepared.body)
-        sent = record_sent(
-            prepared.message,
-            body=prepared.body,
-            provider_sid=accepted.provider_sid,
-            segments=accepted.segments or info.segments,
-            encoding=info.encoding,
-            gateway=accepted.gateway,
-            consent=prepared.consent_id,
-            now=self.clock(),
-        )
-        if sent is None:
-            log.warning(
-                "Message %s was accepted as %s but another worker had settled it",
-                prepared.message.id,
-                accepted.provider_sid,
+        deliveries = []
+        for _, prepared, answer in accepted:
+            info = sms_segments(prepared.body)
+            deliveries.append(
+                Delivery(
+                    prepared.message,
+                    body=prepared.body,
+                    provider_sid=answer.provider_sid,
+                    segments=answer.segments or info.segments,
+                    encoding=info.encoding,
+                    gateway=answer.gateway,
+                    consent=prepared.consent_id,
+                )
             )
-            return
-        log.info(
-            "Message %s sent via %s as %s",
-            prepared.message.id,
-            accepted.gateway,
-            accepted.provider_sid,
-        )
+        try:
+            recorded = record_deliveries(deliveries, now=self.clock())
+        except Exception:
+            # The provider has these texts; the reconciler finds them there.
+            log.exception("Could not record %d texts as sent", len(accepted))
+            return [(index, Outcome.IN_DOUBT) for index, _, _ in accepted]
+
+        outcomes = []
+        for (index, prepared, answer), sent in zip(accepted, recorded, strict=True):
+            if sent is None:
+                log.warning(
+                    "Message %s was accepted as %s but another worker had settled it",
+                    prepared.message.id,
+                    answer.provider_sid,
+                )
+            else:
+                log.info(
+                    "Message %s sent via %s as %s",
+                    prepared.message.id,
+                    answer.gateway,
+                    answer.provider_sid,
+                )
+            outcomes.append((index, Outcome.SENT))
+        return outcomes
 
     def _handle_error(self, prepared: Prepared, exc: GatewayError) -> Outcome:
         message = prepared.message
@@ -523,12 +598,12 @@ class Sender:
             return self._unanswered(message, exc, now)
 
         if found is not None:
-            prepared = Prepared(message, message.body, None)
             consent = current_consent(message.patient_id)
-            prepared.consent_id = consent.id if consent else None
-            self._record(prepared, found)
-            log.info("Message %s reconciled: the provider had it", message.id)
-            return Outcome.SENT
+            prepared = Prepared(message, message.body, consent.id if consent else None)
+            [(_, outcome)] = self._record([(0, prepared, found)])
+            if outcome is Outcome.SENT:
+                log.info("Message %s reconciled: the provider had it", message.id)
+            return outcome
 
         if not message.last_error_code:
             # No answer was ever recorded: the daemon stopped between claim and
@@ -561,8 +636,20 @@ class Sender:
         return Outcome.UNKNOWN
 
 
-def _in_connection(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
-    def run(*args: object) -> Outcome:
+def _unless_crashed(
+    message: ScheduledMessage, step: Callable[..., T], *args: object
+) -> T | Outcome:
+    try:
+        return step(*args)
+    except Exception:
+        # The row stays in sending; the reconciler settles it without
+        # risking a second text.
+        log.exception("Unexpected error while sending message %s", message.id)
+        return Outcome.IN_DOUBT
+
+
+def _in_connection(fn: Callable[..., T]) -> Callable[..., T]:
+    def run(*args: object) -> T:
         # Pool threads outlive the sweep; each keeps its own connection open
         # rather than paying a connect for every message.
         database.connect(reuse_if_open=True)
