@@ -46,10 +46,12 @@ def bare_loop(base_url: str, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def drain(home: Path, base_url: str, count: int) -> tuple[float, int, list[str]]:
-    """Seed ``count`` due messages, sweep them out; returns the rate, the
-    pool size, and what the check afterwards found wrong."""
+def drain(home: Path, base_url: str, count: int) -> tuple[float, str, list[str]]:
+    """Seed ``count`` due messages, sweep them out as the daemon does (with
+    its helper processes); returns the rate, the processes and threads that
+    sent, and what the check afterwards found wrong."""
     from daemon.gateways import build_gateway
+    from daemon.helpers import Helpers
     from daemon.pipeline import Sender
     from daemon.sweep import sweep
     from store.settings import load_settings
@@ -65,10 +67,11 @@ def drain(home: Path, base_url: str, count: int) -> tuple[float, int, list[str]]
     gateway = build_gateway(settings, _home(home), env)
     sender = Sender(settings, gateway)
     workers = settings.sending.concurrency
+    helpers = Helpers(_home(home), settings.sending.processes - 1, env=env)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
     try:
         started = time.perf_counter()
-        summary = sweep(sender, version="bench", pool=pool)
+        summary = sweep(sender, version="bench", pool=pool, helpers=helpers)
         elapsed = time.perf_counter() - started
     finally:
         pool.shutdown(wait=True)
@@ -79,7 +82,8 @@ def drain(home: Path, base_url: str, count: int) -> tuple[float, int, list[str]]
         problems.append(f"the sweep reports {summary}")
     problems += _check_sent_once(count)
     rate = count / elapsed
-    return rate, workers, problems
+    senders = f"{settings.sending.processes} processes × {workers} threads"
+    return rate, senders, problems
 
 
 def _check_sent_once(count: int) -> list[str]:
@@ -116,7 +120,7 @@ def run(workdir: Path, *, quick: bool) -> tuple[list[Figure], list[str]]:
     home = workdir / "throughput"
     with FakeTwilioProcess() as fake:
         try:
-            rate, workers, problems = drain(home, fake.base_url, count)
+            rate, senders, problems = drain(home, fake.base_url, count)
             expected = Counter(
                 ScheduledMessage.select(
                     ScheduledMessage.to_number, ScheduledMessage.body
@@ -135,7 +139,7 @@ def run(workdir: Path, *, quick: bool) -> tuple[list[Figure], list[str]]:
     figures = [
         Figure(
             NAME,
-            f"{count:,} due, {workers} send threads",
+            f"{count:,} due, {senders}",
             rate,
             "msg/s",
             reference=bare,
@@ -154,8 +158,9 @@ def run(workdir: Path, *, quick: bool) -> tuple[list[Figure], list[str]]:
     ]
     notes = [
         f"throughput: {count:,} due messages (half reminders rendered at send "
-        f"time, half staff texts) drained by one sweep with {workers} send "
-        "threads through TwilioGateway (the official client) to "
+        "time, half staff texts) drained by one sweep and the helper processes "
+        f"it starts ({senders}, the default settings) "
+        "through TwilioGateway (the official client) to "
         "`python -m tests.fakes.fake_twilio` in its own process; reference: "
         f"one thread calling client.messages.create {bare_count:,} times "
         "against another fake process in the same run. Checked afterwards: "

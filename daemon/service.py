@@ -11,6 +11,7 @@ from typing import IO
 from daemon import tasks
 from daemon.context import Desk
 from daemon.gateways import build_gateway
+from daemon.helpers import Helpers
 from daemon.pipeline import Sender
 from daemon.queue import connect_queue
 from daemon.sweep import SweepSummary, sweep
@@ -111,6 +112,7 @@ def run_daemon(desk: Desk, *, workers: int = WORKERS) -> int:
             version=frontdesk_version(),
             started_at=utcnow(),
             pool=pool,
+            helpers=Helpers(desk.home, desk.settings.sending.processes - 1),
         )
     )
 

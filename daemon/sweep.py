@@ -7,15 +7,19 @@ for what falls due before the next sweep, and records a heartbeat.
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.pipeline import Outcome, Sender
 from store.health import record_heartbeat
-from store.lifecycle import claim_due, in_doubt
+from store.lifecycle import claim_due, count_due, in_doubt
 from store.models import MessageStatus, Practice, ScheduledMessage
+
+if TYPE_CHECKING:
+    from daemon.helpers import Helpers
 
 log = logging.getLogger(__name__)
 
@@ -70,19 +74,21 @@ def sweep(
     version: str,
     arm: Any = None,
     pool: ThreadPoolExecutor | None = None,
+    helpers: "Helpers | None" = None,
     started_at: datetime | None = None,
     heartbeat: bool = True,
 ) -> SweepSummary:
     """Run one sweep over every practice in the database.
 
     ``arm(message_id, due_at)`` is called for pending messages due before the
-    next sweep; ``pool`` sends a batch concurrently (one at a time without).
+    next sweep; ``pool`` sends a batch concurrently (one at a time without);
+    ``helpers`` start beside this process when a practice's backlog is large.
     Only the daemon records a ``heartbeat``: a one-off sweep from the command
     line must not make a stopped daemon look alive.
     """
     summary = SweepSummary()
     for practice in list(Practice.select().order_by(Practice.id)):
-        sweep_practice(sender, practice, summary, arm=arm, pool=pool)
+        sweep_practice(sender, practice, summary, arm=arm, pool=pool, helpers=helpers)
         summary.paused = (
             sender.pause.reason if sender.pause.active(sender.clock()) else ""
         )
@@ -109,6 +115,7 @@ def sweep_practice(
     *,
     arm: Any = None,
     pool: ThreadPoolExecutor | None = None,
+    helpers: "Helpers | None" = None,
 ) -> None:
     now = sender.clock()
     cutoff = now - sender.settings.sending.reconcile_after
@@ -120,18 +127,49 @@ def sweep_practice(
     # Rows the reconcile found never sent are due again now; take them too.
     now = sender.clock()
     batch_size = sender.settings.sending.sweep_batch
-    while not sender.stopping.is_set() and not sender.pause.active(now):
-        batch = claim_due(practice, now, limit=batch_size)
-        if not batch:
-            break
-        outcomes = sender.process_batch(batch, pool)
-        for outcome in outcomes:
-            summary.add(outcome)
-        if len(batch) < batch_size:
-            break
+
+    def call_for_help() -> None:
+        if helpers is not None and count_due(practice, now) >= 2 * batch_size:
+            helpers.start(practice.id)
+
+    try:
+        drain(sender, practice, summary, now, pool=pool, after_first=call_for_help)
+    finally:
+        if helpers is not None:
+            summary.outcomes.update(helpers.finish(sender.stopping))
 
     if arm is not None:
         _arm_wakeups(practice, now, arm)
+
+
+def drain(
+    sender: Sender,
+    practice: Practice,
+    summary: SweepSummary,
+    now: datetime,
+    *,
+    pool: ThreadPoolExecutor | None = None,
+    after_first: Callable[[], None] | None = None,
+) -> None:
+    """Claim and send batches of the practice's messages due by ``now`` until
+    none are left, sending stops, or it is paused.
+
+    ``after_first`` runs once the first batch has come back full, before it
+    is sent: a sign the backlog may be large.
+    """
+    batch_size = sender.settings.sending.sweep_batch
+    while not sender.stopping.is_set() and not sender.pause.active(sender.clock()):
+        batch = claim_due(practice, now, limit=batch_size)
+        if not batch:
+            break
+        if after_first is not None and len(batch) == batch_size:
+            after_first()
+        after_first = None
+
+        for outcome in sender.process_batch(batch, pool):
+            summary.add(outcome)
+        if len(batch) < batch_size:
+            break
 
 
 def _arm_wakeups(practice: Practice, now: datetime, arm: Any) -> None:

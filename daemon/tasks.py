@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from store.db import database
 
 if TYPE_CHECKING:
+    from daemon.helpers import Helpers
     from daemon.pipeline import Sender
     from daemon.queue import Queue
 
@@ -31,6 +32,7 @@ class Runtime:
     version: str
     started_at: datetime
     pool: ThreadPoolExecutor
+    helpers: "Helpers | None" = None
     # One sweep at a time: a slow one (a large backlog) must not overlap the
     # next minute's, which would only contend for the same rows.
     sweep_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,6 +70,7 @@ def sweep_due_messages() -> None:
             version=runtime.version,
             arm=runtime.queue.wake_at,
             pool=runtime.pool,
+            helpers=runtime.helpers,
             started_at=runtime.started_at,
         )
     finally:

@@ -533,6 +533,18 @@ def note_in_doubt(
     return updated == 1
 
 
+def count_due(practice: Practice | int, now: datetime) -> int:
+    """How many of the practice's pending messages are due by ``now``."""
+    return (
+        ScheduledMessage.for_tenant(practice)
+        .where(
+            (ScheduledMessage.status == MessageStatus.PENDING)
+            & (ScheduledMessage.due_at <= now)
+        )
+        .count()
+    )
+
+
 def in_doubt(
     practice: Practice | int, claimed_before: datetime, limit: int = 200
 ) -> list[ScheduledMessage]:

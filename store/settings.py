@@ -73,6 +73,7 @@ class SendingSettings:
     reconcile_after: timedelta = timedelta(minutes=2)
     timeout: timedelta = timedelta(seconds=15)
     concurrency: int = 4
+    processes: int = 2
     sweep_batch: int = 500
 
 
@@ -267,6 +268,15 @@ _KEYS = (
         checks.whole(1, 32),
         4,
         "How many texts the daemon sends at the same time, 1 to 32 (default: 4).",
+    ),
+    _Key(
+        "sending",
+        "processes",
+        checks.whole(1, 16),
+        2,
+        "How many processes send a large backlog together: the daemon and the "
+        "helpers it starts until the backlog is gone, 1 to 16; more than the "
+        "computer's CPU cores gains nothing (default: 2).",
     ),
     _Key(
         "sending",

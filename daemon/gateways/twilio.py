@@ -141,7 +141,7 @@ class TwilioGateway:
             raise error from None
 
         accepted = Accepted(message.sid, _segments(message.num_segments), self.name)
-        log.info(
+        log.debug(
             "message %s accepted by twilio as %s", outgoing.message_id, message.sid
         )
         return accepted

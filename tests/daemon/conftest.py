@@ -1,6 +1,8 @@
-"""Fixtures for daemon tests: a fake Twilio on 127.0.0.1."""
+"""Fixtures for daemon tests: a fake Twilio on 127.0.0.1, and a home that
+sends to it."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -67,3 +69,37 @@ def sender(  # type: ignore[no-untyped-def]
     gateway = build_gateway(twilio_settings, resolve_home(home_dir))
     yield Sender(twilio_settings, gateway, clock=clock)
     gateway.close()
+
+
+@pytest.fixture
+def home(tmp_path: Path, fake_twilio, request):  # type: ignore[no-untyped-def]
+    """A home with a practice and a consenting patient, sending to the fake;
+    a ``config`` mark adds settings to its config.toml."""
+    from daemon.queue import connect_queue
+    from store import wakeups
+    from store.consent import grant_consent
+    from store.db import close_database, database, open_database
+    from store.home import resolve_home
+    from store.patients import add_patient
+    from store.practices import create_practice
+    from store.settings import load_settings
+    from tests.daemon.daemon_process import write_config
+
+    path = tmp_path / "home"
+    path.mkdir()
+    marker = request.node.get_closest_marker("config")
+    write_config(path, fake_twilio, **(marker.kwargs if marker else {}))
+    open_database(path / "frontdesk.db")
+    practice = create_practice("Harbour Dental", "America/New_York", "US")
+    settings = load_settings(path / "config.toml")
+    patient = add_patient(
+        practice, first_name="Maria", phone="(212) 555-0134", actor="test"
+    )
+    grant_consent(
+        practice, patient.id, source="written_form", actor="test", settings=settings
+    )
+    connect_queue(resolve_home(path))
+    yield path
+    wakeups.set_hook(None)
+    close_database()
+    database.initialize(None)

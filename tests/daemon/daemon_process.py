@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from store.models import ScheduledMessage
+from store.settings import load_settings
 from tests.fakes.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,3 +94,24 @@ def stop_daemon(process: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.wait()
+
+
+def context(home: Path):  # type: ignore[no-untyped-def]
+    """The home's practice, its patient, and its settings."""
+    from store.models import Patient, Practice
+
+    practice = Practice.get()
+    return practice, Patient.get(), load_settings(home / "config.toml")
+
+
+def wait_for_status(ids, statuses, timeout: float) -> list[ScheduledMessage]:
+    """Wait until every message is in one of ``statuses``; their rows."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = list(ScheduledMessage.select().where(ScheduledMessage.id.in_(ids)))
+        if all(row.status in statuses for row in rows):
+            return rows
+        if time.monotonic() > deadline:
+            states = sorted((row.id, row.status) for row in rows)
+            raise TimeoutError(f"messages did not settle: {states}")
+        time.sleep(0.1)

@@ -8,73 +8,24 @@ import random
 import signal
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from daemon.queue import connect_queue
 from store import wakeups
 from store.appointments import (
     book_appointment,
     reschedule_appointment,
     set_appointment_status,
 )
-from store.consent import grant_consent
-from store.db import close_database, database, open_database
-from store.home import resolve_home
 from store.messages import schedule_message
 from store.models import MessageStatus, ScheduledMessage, utcnow
-from store.patients import add_patient
-from store.practices import create_practice
-from store.settings import load_settings
 from tests.daemon.daemon_process import (
+    context,
     start_daemon,
     stop_daemon,
+    wait_for_status,
     wait_until_ready,
-    write_config,
 )
-
-
-@pytest.fixture
-def home(tmp_path: Path, fake_twilio, request):  # type: ignore[no-untyped-def]
-    """A home with a practice and a consenting patient, sending to the fake."""
-    path = tmp_path / "home"
-    path.mkdir()
-    marker = request.node.get_closest_marker("config")
-    write_config(path, fake_twilio, **(marker.kwargs if marker else {}))
-    open_database(path / "frontdesk.db")
-    practice = create_practice("Harbour Dental", "America/New_York", "US")
-    settings = load_settings(path / "config.toml")
-    patient = add_patient(
-        practice, first_name="Maria", phone="(212) 555-0134", actor="test"
-    )
-    grant_consent(
-        practice, patient.id, source="written_form", actor="test", settings=settings
-    )
-    connect_queue(resolve_home(path))
-    yield path
-    wakeups.set_hook(None)
-    close_database()
-    database.initialize(None)
-
-
-def context(home: Path):  # type: ignore[no-untyped-def]
-    from store.models import Patient, Practice
-
-    practice = Practice.get()
-    return practice, Patient.get(), load_settings(home / "config.toml")
-
-
-def wait_for_status(ids, statuses, timeout: float) -> list[ScheduledMessage]:
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = list(ScheduledMessage.select().where(ScheduledMessage.id.in_(ids)))
-        if all(row.status in statuses for row in rows):
-            return rows
-        if time.monotonic() > deadline:
-            states = sorted((row.id, row.status) for row in rows)
-            raise TimeoutError(f"messages did not settle: {states}")
-        time.sleep(0.1)
 
 
 def test_wakeups_send_each_message_once_within_a_second_or_two(home, fake_twilio):
