@@ -61,7 +61,9 @@ def test_sigkill_while_draining_loses_nothing_and_repeats_nothing(
         tmp_path / "home",
         fake_twilio,
         patients=40,
-        sending='reconcile_after = "10s"',
+        # Small batches, so the backlog is large enough for helper processes
+        # to send beside the daemon, and the kills land on them too.
+        sending='reconcile_after = "10s"\nsweep_batch = 25\nprocesses = 3',
         reminders='offsets = ["2h"]',
     )
     # Every answer takes a moment, as over a real network, so a backlog
@@ -112,6 +114,10 @@ def test_sigkill_while_draining_loses_nothing_and_repeats_nothing(
     assert listed.returncode == 0, listed.stderr
     assert {m["id"] for m in json.loads(listed.stdout)} == unknown
     assert "Traceback" not in daemon.log_text()
+    helped = [
+        log for log in daemon.logs if "helper processes started" in log.read_text()
+    ]
+    assert helped, "no run started helper processes, so none was killed with one"
 
 
 def queue_backlog(desk: Desk, size: CrashSize, rng: random.Random) -> list[int]:
