@@ -21,10 +21,24 @@ database = peewee.DatabaseProxy()
 
 # Bumped whenever the schema changes; each step below moves a database one
 # version forward and must keep every row it finds.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Migration = Callable[[SchemaMigrator], None]
-MIGRATIONS: dict[int, Migration] = {}
+
+
+def _drop_unsearched_indexes(migrator: SchemaMigrator) -> None:
+    """Version 2: drop indexes no query searches. Each cost every send a write
+    to a random page once the history is large."""
+    for name in (
+        "sent_message_patient_id",
+        "sent_message_consent_id",
+        "scheduled_message_patient_id",
+        "scheduled_message_claim_token",
+    ):
+        migrator.database.execute_sql(f"DROP INDEX IF EXISTS {name}")
+
+
+MIGRATIONS: dict[int, Migration] = {2: _drop_unsearched_indexes}
 
 # NOTE: busy_timeout is what keeps the TUI, the command line and the daemon from
 # ever seeing "database is locked" while they write at once; IMMEDIATE makes

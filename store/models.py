@@ -259,9 +259,15 @@ class MessageKind(StrEnum):
 
 
 class SentMessage(TenantModel):
-    """What went out: the text as sent, the provider's id and the consent used."""
+    """What went out: the text as sent, the provider's id and the consent used.
 
-    patient = peewee.ForeignKeyField(Patient, on_delete="CASCADE")
+    NOTE: neither link is indexed. Nothing reads sent records by patient or
+    by consent, and an index on either costs every send a write to a random
+    page once the history is large. Patients and consent records are never
+    deleted, so the links' ON DELETE actions never have to search for rows.
+    """
+
+    patient = peewee.ForeignKeyField(Patient, on_delete="CASCADE", index=False)
     patient_id: int
     to_number = peewee.CharField(max_length=20)
     body = peewee.TextField()
@@ -269,7 +275,9 @@ class SentMessage(TenantModel):
     segments = peewee.IntegerField(null=True)
     encoding = peewee.CharField(max_length=10, default="")
     gateway = peewee.CharField(max_length=20)
-    consent = peewee.ForeignKeyField(ConsentRecord, null=True, on_delete="SET NULL")
+    consent = peewee.ForeignKeyField(
+        ConsentRecord, null=True, on_delete="SET NULL", index=False
+    )
     consent_id: int | None
     sent_at = UTCDateTimeField(default=utcnow)
 
@@ -277,7 +285,10 @@ class SentMessage(TenantModel):
 class ScheduledMessage(TenantModel):
     """An outgoing text and its place in the lifecycle; the truth of what goes out."""
 
-    patient = peewee.ForeignKeyField(Patient, backref="messages", on_delete="CASCADE")
+    # Found through the (patient, status) index below.
+    patient = peewee.ForeignKeyField(
+        Patient, backref="messages", on_delete="CASCADE", index=False
+    )
     patient_id: int
     to_number = peewee.CharField(max_length=20)
     # Manual messages keep the staff's text here. A reminder is rendered when it
@@ -302,7 +313,8 @@ class ScheduledMessage(TenantModel):
     segments = peewee.IntegerField(null=True)
     claimed_at = UTCDateTimeField(null=True)
     # Set by each claim, so a batch claimer can read back exactly its own rows.
-    claim_token = peewee.CharField(max_length=32, default="", index=True)
+    # Never searched on alone (always with the id), so it has no index.
+    claim_token = peewee.CharField(max_length=32, default="")
     sent_at = UTCDateTimeField(null=True)
     failed_at = UTCDateTimeField(null=True)
     cancelled_at = UTCDateTimeField(null=True)

@@ -181,6 +181,44 @@ def test_an_older_database_is_migrated_forward_keeping_its_rows(home_dir, monkey
     raw.close()
 
 
+def test_a_version_1_database_loses_its_unsearched_indexes_and_keeps_its_rows(
+    home_dir,
+):
+    path = home_dir / "frontdesk.db"
+    open_database(path)
+    from store.practices import create_practice
+
+    create_practice("Harbour Dental", "America/New_York")
+    close_database()
+    # What version 1 created beside today's indexes.
+    raw = sqlite3.connect(path)
+    raw.executescript(
+        """
+        CREATE INDEX sent_message_patient_id ON sent_message (patient_id);
+        CREATE INDEX sent_message_consent_id ON sent_message (consent_id);
+        CREATE INDEX scheduled_message_patient_id ON scheduled_message (patient_id);
+        CREATE INDEX scheduled_message_claim_token ON scheduled_message (claim_token);
+        UPDATE schema_version SET version = 1;
+        """
+    )
+    raw.close()
+
+    open_database(path)
+    close_database()
+
+    raw = sqlite3.connect(path)
+    indexes = {
+        name
+        for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")
+    }
+    assert raw.execute("SELECT version FROM schema_version").fetchone() == (2,)
+    assert raw.execute("SELECT name FROM practice").fetchall() == [("Harbour Dental",)]
+    raw.close()
+    assert "scheduled_message_claim_token" not in indexes
+    assert "sent_message_patient_id" not in indexes
+    assert "scheduled_message_patient_id_status" in indexes
+
+
 def test_a_file_that_is_not_a_frontdesk_database_is_left_alone(home_dir):
     path = home_dir / "other.db"
     raw = sqlite3.connect(path)
