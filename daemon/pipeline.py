@@ -101,6 +101,8 @@ class Prepared:
     message: ScheduledMessage
     body: str
     consent_id: int | None
+    practice: Practice
+    appointment: Appointment | None = None
 
 
 @dataclass
@@ -284,6 +286,18 @@ class Sender:
             defer_message(message, until, self.pause.reason, now=now)
             return Outcome.PAUSED
 
+        # The slice's checks ran before its first text went; a slow provider
+        # may have let quiet hours begin, or the appointment start, since.
+        if prepared.appointment is not None:
+            verdict = self._check_started(message, prepared.appointment, now)
+            if verdict is not None:
+                return verdict
+        verdict = self._check_clock(
+            message, prepared.appointment, prepared.practice, now
+        )
+        if verdict is not None:
+            return verdict
+
         outgoing = Outgoing(
             message_id=message.id,
             to=message.to_number,
@@ -360,6 +374,26 @@ class Sender:
             if verdict is not None:
                 return verdict
 
+        verdict = self._check_clock(message, appointment, practice, now)
+        if verdict is not None:
+            return verdict
+
+        if appointment is not None:
+            body = render_reminder(
+                appointment, practice, self.settings.reminders.template
+            )
+        else:
+            body = message.body
+        return Prepared(message, body, consent.id, practice, appointment)
+
+    def _check_clock(
+        self,
+        message: ScheduledMessage,
+        appointment: Appointment | None,
+        practice: Practice,
+        now: datetime,
+    ) -> Outcome | None:
+        """Lateness and quiet hours: the checks that a later moment can fail."""
         late_by = now - self._intended_time(message, practice)
         if late_by > self.settings.sending.max_lateness:
             reason = (
@@ -373,14 +407,7 @@ class Sender:
         window = self.settings.sending.quiet_hours
         if window is not None and in_quiet_hours(now, practice.zone, window):
             return self._respect_quiet_hours(message, appointment, practice, now)
-
-        if appointment is not None:
-            body = render_reminder(
-                appointment, practice, self.settings.reminders.template
-            )
-        else:
-            body = message.body
-        return Prepared(message, body, consent.id)
+        return None
 
     def _record(
         self, accepted: list[tuple[int, Prepared, Accepted]]
@@ -517,11 +544,9 @@ class Sender:
             log.warning("Reminder %s not sent: appointment not confirmed", message.id)
             return Outcome.CANCELLED
 
-        if appointment.starts_at <= now:
-            reason = "Expired: the appointment had already started."
-            mark_expired(message, reason, now=now)
-            log.warning("Reminder %s expired: its appointment has started", message.id)
-            return Outcome.EXPIRED
+        verdict = self._check_started(message, appointment, now)
+        if verdict is not None:
+            return verdict
 
         if reminder_start(message) != appointment.starts_at:
             # The appointment moved behind the store's back; put the row back
@@ -531,6 +556,16 @@ class Sender:
             defer_message(message, now, "The appointment has moved.", now=now)
             sync_reminders(appointment, self.settings, now=now)
             return Outcome.DEFERRED
+        return None
+
+    def _check_started(
+        self, message: ScheduledMessage, appointment: Appointment, now: datetime
+    ) -> Outcome | None:
+        if appointment.starts_at <= now:
+            reason = "Expired: the appointment had already started."
+            mark_expired(message, reason, now=now)
+            log.warning("Reminder %s expired: its appointment has started", message.id)
+            return Outcome.EXPIRED
         return None
 
     def _intended_time(self, message: ScheduledMessage, practice: Practice) -> datetime:
@@ -599,7 +634,12 @@ class Sender:
 
         if found is not None:
             consent = current_consent(message.patient_id)
-            prepared = Prepared(message, message.body, consent.id if consent else None)
+            prepared = Prepared(
+                message,
+                message.body,
+                consent.id if consent else None,
+                self.practice(message.practice_id),
+            )
             [(_, outcome)] = self._record([(0, prepared, found)])
             if outcome is Outcome.SENT:
                 log.info("Message %s reconciled: the provider had it", message.id)

@@ -368,3 +368,63 @@ def test_quiet_hours_can_be_switched_off(
     clock.now = night
 
     assert night_sender.send_message(message.id) is Outcome.SENT
+
+
+def slow_provider(sender, clock, minutes: int) -> None:
+    """Every answer from the provider takes ``minutes`` of the test's clock."""
+    send = sender.gateway.send
+
+    def send_slowly(outgoing):  # type: ignore[no-untyped-def]
+        accepted = send(outgoing)
+        clock.now += timedelta(minutes=minutes)
+        return accepted
+
+    sender.gateway.send = send_slowly
+
+
+def test_quiet_hours_beginning_mid_slice_hold_back_the_rest_of_it(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    patient = person(practice, twilio_settings)
+    evening = datetime(2026, 12, 9, 20, 30, tzinfo=NEW_YORK)
+    messages = [text(practice, twilio_settings, patient, at=MORNING) for _ in range(6)]
+    ScheduledMessage.update(scheduled_for=evening, due_at=evening).execute()
+    clock.now = evening + timedelta(minutes=5)
+    slow_provider(sender, clock, minutes=10)
+
+    summary = sweep(sender, version="test")
+
+    # Handed over at 20:35, 20:45 and 20:55; quiet hours begin at 21:00.
+    assert summary.outcomes["sent"] == 3
+    assert summary.outcomes["deferred"] == 3
+    assert len(fake_twilio.messages) == 3
+    held = [status_of(m) for m in messages if status_of(m).status != "sent"]
+    assert {m.due_at for m in held} == {datetime(2026, 12, 10, 8, 0, tzinfo=NEW_YORK)}
+
+
+def test_an_appointment_starting_mid_slice_stops_the_rest_of_its_reminders(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    starts = MORNING + timedelta(hours=3)
+    reminders = []
+    for n in range(5):
+        patient = person(practice, twilio_settings, phone=f"(212) 555-01{n:02d}")
+        appointment = book_appointment(
+            practice,
+            patient_id=patient.id,
+            starts_at=starts,
+            status="confirmed",
+            actor="desk",
+            settings=twilio_settings,
+            now=MORNING,
+        )
+        reminders += [r for r in reminders_for(appointment) if r.status == "pending"]
+    clock.now = starts - timedelta(minutes=25)
+    slow_provider(sender, clock, minutes=10)
+
+    sweep(sender, version="test")
+
+    # Handed over 25, 15 and 5 minutes before the start; then it has begun.
+    statuses = sorted(status_of(r).status for r in reminders)
+    assert statuses == ["expired", "expired", "sent", "sent", "sent"]
+    assert len(fake_twilio.messages) == 3
