@@ -23,7 +23,8 @@ def add_sweep(sub: Sub, parents: Parents) -> None:
         "sweep",
         parents=parents,
         help="send whatever is due now, once, in this process",
-        description="Run one sweep of the queue now and print what it did.",
+        description="Run one sweep of the queue now and print what it did. "
+        "Refused while the daemon runs: it sends what is due itself.",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_sweep)

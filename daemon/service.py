@@ -39,25 +39,34 @@ def frontdesk_version() -> str:
 def sweep_once(desk: Desk) -> SweepSummary:
     """Run one sweep now, in this process, and return what it did.
 
-    Raises ConfigError when the gateway settings are unusable.
+    Raises WrongState while a daemon serves the home: it sends what is due
+    itself, and a second sender could take for lost a text the daemon has
+    claimed and not yet handed over, and send it again. Raises ConfigError
+    when the gateway settings are unusable.
     """
-    queue = connect_queue(desk.home)
-    gateway = build_gateway(desk.settings, desk.home)
-    sender = Sender(desk.settings, gateway)
+    lock = hold_daemon_lock(desk.home, role="sweep")
     try:
-        return sweep(
-            sender, version=frontdesk_version(), arm=queue.wake_at, heartbeat=False
-        )
+        queue = connect_queue(desk.home)
+        gateway = build_gateway(desk.settings, desk.home)
+        sender = Sender(desk.settings, gateway)
+        try:
+            return sweep(
+                sender, version=frontdesk_version(), arm=queue.wake_at, heartbeat=False
+            )
+        finally:
+            gateway.close()
     finally:
-        gateway.close()
+        lock.close()
 
 
-def hold_daemon_lock(home: Home) -> IO[str]:
-    """Take the home's daemon lock for the life of this process.
+def hold_daemon_lock(home: Home, *, role: str = "daemon") -> IO[str]:
+    """Take the home's sender lock for the life of this process, or until the
+    returned file is closed.
 
-    One daemon per home: a second would run the minute sweep twice and race
-    the first for every row. The lock is a flock, so it goes with the process
-    however it ends, a SIGKILL included.
+    One sender per home, ``role`` "daemon" or "sweep" (a one-off sweep from
+    the command line): a second would take for lost the texts the first has
+    claimed and not yet handed over, and send them again. The lock is a
+    flock, so it goes with the process however it ends, a SIGKILL included.
     """
     home.ensure()
     handle = open(home.data_dir / "daemon.lock", "a+")  # noqa: SIM115
@@ -65,18 +74,34 @@ def hold_daemon_lock(home: Home) -> IO[str]:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
-        holder = handle.read().strip() or "unknown"
+        holder_pid, _, holder_role = handle.read().strip().partition(" ")
         handle.close()
-        raise WrongState(
-            f"Another frontdesk daemon (pid {holder}) is already sending for "
-            f"{home.root or home.data_dir}; stop it first, or leave it running."
-        ) from None
+        raise WrongState(_lock_refusal(home, role, holder_pid, holder_role)) from None
 
     handle.seek(0)
     handle.truncate()
-    handle.write(str(os.getpid()))
+    handle.write(f"{os.getpid()} {role}")
     handle.flush()
     return handle
+
+
+def _lock_refusal(home: Home, role: str, holder_pid: str, holder_role: str) -> str:
+    where = home.root or home.data_dir
+    holder = f"pid {holder_pid or 'unknown'}"
+    if holder_role == "sweep":
+        return (
+            f"A one-off `frontdesk sweep` ({holder}) is sending for {where}; "
+            "wait for it to finish, then try again."
+        )
+    if role == "sweep":
+        return (
+            f"The frontdesk daemon ({holder}) is running for {where} and sends "
+            "what is due itself; `frontdesk sweep` is for when it is stopped."
+        )
+    return (
+        f"Another frontdesk daemon ({holder}) is already sending for {where}; "
+        "stop it first, or leave it running."
+    )
 
 
 def run_daemon(desk: Desk, *, workers: int = WORKERS) -> int:

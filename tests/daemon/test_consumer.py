@@ -218,6 +218,10 @@ def test_a_second_daemon_on_the_same_home_is_refused(home, fake_twilio):
             [sys.executable, "-m", "cli.main", "--home", str(home), "daemon"],
             cwd=REPO, env=daemon_env(), capture_output=True, text=True, timeout=60,
         )  # fmt: skip
+        one_off = subprocess.run(
+            [sys.executable, "-m", "cli.main", "--home", str(home), "sweep"],
+            cwd=REPO, env=daemon_env(), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
     finally:
         assert stop_daemon(daemon) == 0
 
@@ -226,3 +230,32 @@ def test_a_second_daemon_on_the_same_home_is_refused(home, fake_twilio):
     assert second.returncode == 1
     assert f"pid {daemon.pid}" in second.stderr
     assert "already sending" in second.stderr
+    # A one-off sweep beside it could resend what the daemon has claimed.
+    assert one_off.returncode == 1
+    assert f"daemon (pid {daemon.pid}) is running" in one_off.stderr
+
+
+def test_the_daemon_waits_its_turn_while_a_one_off_sweep_sends(home, fake_twilio):
+    import subprocess
+    import sys
+
+    from daemon.service import hold_daemon_lock
+    from store.home import resolve_home
+    from tests.daemon.daemon_process import REPO, daemon_env
+
+    lock = hold_daemon_lock(resolve_home(home), role="sweep")
+    try:
+        refused = subprocess.run(
+            [sys.executable, "-m", "cli.main", "--home", str(home), "daemon"],
+            cwd=REPO, env=daemon_env(), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        lock.close()
+
+    assert refused.returncode == 1
+    assert "one-off `frontdesk sweep`" in refused.stderr
+    daemon = start_daemon(home)
+    try:
+        wait_until_ready(home)
+    finally:
+        assert stop_daemon(daemon) == 0
