@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from store import setting_checks as checks
+from store.durations import format_duration
 from store.errors import ConfigError
 from store.quiet import QuietHours
 
@@ -428,12 +429,26 @@ def _settings_from(data: dict[str, Any], source: str) -> Settings:
             )
         sections[section] = _section_from(section, table, source)
 
-    return Settings(
+    settings = Settings(
         **{
             section: kind(**sections.get(section, {}))
             for section, kind in _SECTIONS.items()
         }
     )
+    _check_together(settings, source)
+    return settings
+
+
+def _check_together(settings: Settings, source: str) -> None:
+    """Settings that are each fine alone but wrong side by side."""
+    sending = settings.sending
+    if sending.reconcile_after <= sending.timeout:
+        raise ConfigError(
+            f"{source}: [sending] reconcile_after "
+            f"({format_duration(sending.reconcile_after)}) must be longer than "
+            f"timeout ({format_duration(sending.timeout)}): a text still waiting "
+            "for Twilio's answer would be taken for lost and could be sent twice"
+        )
 
 
 def _section_from(section: str, table: dict[str, Any], source: str) -> dict[str, Any]:

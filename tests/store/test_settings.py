@@ -173,6 +173,11 @@ def test_empty_optional_text_means_unset(tmp_path: Path) -> None:
         ("[sending]\nmax_lateness = 6", "[sending] max_lateness must be a duration"),
         ('[sending]\nretry_backoff = "-5s"', "[sending] retry_backoff must be"),
         ('[sending]\nreconcile_after = "1s"', "[sending] reconcile_after must be"),
+        (
+            '[sending]\nreconcile_after = "20s"\ntimeout = "30s"',
+            "reconcile_after (20s) must be longer than timeout (30s)",
+        ),
+        ("[sending]\nprocesses = 0", "[sending] processes must be a whole number"),
         ('[sending]\nquiet_hours = "9pm-8am"', "[sending] quiet_hours must be"),
         ('[sending]\nquiet_hours = "21:00-21:00"', "different start and end"),
         ('[sms]\nbackend = "carrier-pigeon"', "one of 'auto', 'twilio' or 'outbox'"),
