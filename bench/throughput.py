@@ -67,7 +67,7 @@ def drain(home: Path, base_url: str, count: int) -> tuple[float, str, list[str]]
     gateway = build_gateway(settings, _home(home), env)
     sender = Sender(settings, gateway)
     workers = settings.sending.concurrency
-    helpers = Helpers(_home(home), settings.sending.processes - 1, env=env)
+    helpers = Helpers(_home(home), settings, env=env)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
     try:
         started = time.perf_counter()

@@ -137,7 +137,7 @@ def run_daemon(desk: Desk, *, workers: int = WORKERS) -> int:
             version=frontdesk_version(),
             started_at=utcnow(),
             pool=pool,
-            helpers=Helpers(desk.home, desk.settings.sending.processes - 1),
+            helpers=Helpers(desk.home, desk.settings),
         )
     )
 

@@ -129,8 +129,14 @@ def sweep_practice(
     batch_size = sender.settings.sending.sweep_batch
 
     def call_for_help() -> None:
-        if helpers is not None and count_due(practice, now) >= 2 * batch_size:
-            helpers.start(practice.id)
+        if helpers is None:
+            return
+        try:
+            if count_due(practice, now) >= 2 * batch_size:
+                helpers.start(practice.id)
+        except Exception:
+            # The batch in hand is claimed: send it, with help or without.
+            log.exception("Could not start helper processes; sending without")
 
     try:
         drain(sender, practice, summary, now, pool=pool, after_first=call_for_help)

@@ -2,6 +2,7 @@
 starts, every text once, through stops and crashes."""
 
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from store import wakeups
+from store.home import resolve_home
 from store.messages import schedule_message
 from store.models import MessageStatus, ScheduledMessage, utcnow
 from tests.daemon.daemon_process import (
@@ -55,12 +57,18 @@ def helper_reports(log: Path) -> list[int]:
     return [int(sent) for sent in reports]
 
 
-def assert_sent_once(fake_twilio, ids: list[int]) -> list[ScheduledMessage]:
+def assert_sent_once(
+    fake_twilio, ids: list[int], *, settled: bool = True
+) -> list[ScheduledMessage]:
+    """Nothing reached Twilio twice, and every row marked sent did reach it;
+    ``settled``: nothing is left in sending either."""
     bodies = [m.body for m in fake_twilio.messages]
     assert len(bodies) == len(set(bodies)), "a text reached Twilio twice"
     rows = list(ScheduledMessage.select().where(ScheduledMessage.id.in_(ids)))
-    assert {r.body for r in rows if r.status == MessageStatus.SENT} == set(bodies)
-    assert not [r.id for r in rows if r.status == MessageStatus.SENDING]
+    assert {r.body for r in rows if r.status == MessageStatus.SENT} <= set(bodies)
+    if settled:
+        assert {r.body for r in rows if r.status == MessageStatus.SENT} == set(bodies)
+        assert not [r.id for r in rows if r.status == MessageStatus.SENDING]
     return rows
 
 
@@ -86,6 +94,8 @@ def test_helpers_share_a_large_backlog_and_send_each_text_once(home, fake_twilio
     log = (home / "daemon.log").read_text()
     assert "2 helper processes started" in log
     assert sum(helper_reports(home / "daemon.log")) > 0
+    assert "exit status" not in log
+    assert "Traceback" not in log
 
 
 @pytest.mark.config(sending=SMALL_BATCHES)
@@ -139,19 +149,39 @@ def test_helpers_die_with_a_killed_daemon_and_the_restart_sends_the_rest_once(
     assert all(r.status == MessageStatus.SENT for r in rows)
 
 
+@pytest.mark.config(sending=SMALL_BATCHES)
+def test_a_helper_that_hangs_is_killed_and_the_sweep_goes_on(home, fake_twilio):
+    ids = backlog(home, 300, "Hung text")
+    fake_twilio.set_fault_rate("slow", 1.0)
+    fake_twilio.slow_seconds = 0.05
+    log = home / "daemon.log"
+
+    daemon = start_daemon(home)
+    try:
+        wait_for_log(log, "helper processes started")
+        pids = re.search(r"started \(pids (\d+), (\d+)\)", log.read_text())
+        assert pids is not None
+        hung = int(pids.group(1))
+        os.kill(hung, signal.SIGSTOP)
+
+        wait_for_log(log, f"Helper process {hung} did not stop; killed", timeout=60)
+        # The sweep that started it finishes, and the next one can run.
+        wait_for_log(log, "Sweep: total", timeout=30)
+        with pytest.raises(ProcessLookupError):
+            os.kill(hung, 0)
+    finally:
+        assert stop_daemon(daemon) == 0
+
+    rows = assert_sent_once(fake_twilio, ids, settled=False)
+    assert sum(r.status == MessageStatus.SENT for r in rows) > 0
+
+
 def test_a_helper_whose_parent_is_gone_exits_at_once(home, fake_twilio):
     ids = backlog(home, 200, "Orphan text")
     fake_twilio.set_fault_rate("slow", 1.0)
     fake_twilio.slow_seconds = 0.05
-    practice, _, _ = context(home)
-    helper = subprocess.Popen(
-        [sys.executable, "-m", "daemon.helpers", "--home", str(home)]
-        + ["--practice", str(practice.id), "--parent", str(os.getpid())],
-        cwd=REPO,
-        env=daemon_env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
+    practice, _, settings = context(home)
+    helper = start_helper(home, practice.id, settings)
     fake_twilio.wait_for(5, timeout=30)
 
     # Its parent's end of the lifeline closes, as when the parent dies.
@@ -169,6 +199,43 @@ def test_a_helper_whose_parent_is_gone_exits_at_once(home, fake_twilio):
         MessageStatus.SENDING,
         MessageStatus.PENDING,
     }
+
+
+def test_a_helper_for_a_practice_that_does_not_exist_says_so(home, fake_twilio):
+    _, _, settings = context(home)
+    helper = start_helper(home, 999, settings)
+
+    # Its parent stays alive (stdin open) until it has exited.
+    code = helper.wait(timeout=30)
+    assert helper.stdin is not None and helper.stdout is not None
+    out = helper.stdout.read()
+    helper.stdin.close()
+
+    assert code == 2
+    log = (home / "helper.log").read_text()
+    assert "there is no practice 999" in log
+    assert "Traceback" not in log
+    assert out == b""
+
+
+def start_helper(home_path: Path, practice_id: int, settings):  # type: ignore[no-untyped-def]
+    """A helper as the daemon starts one, with this process as its parent;
+    its log goes to helper.log in the home."""
+    log = open(home_path / "helper.log", "ab")  # noqa: SIM115 - the helper's
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "daemon.helpers", "--practice", str(practice_id)]
+        + ["--parent", str(os.getpid())],
+        cwd=REPO,
+        env=daemon_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+    )
+    log.close()
+    assert helper.stdin is not None
+    helper.stdin.write(pickle.dumps((resolve_home(home_path), settings)))
+    helper.stdin.flush()
+    return helper
 
 
 def wait_for_log(log: Path, text: str, timeout: float = 30) -> None:
