@@ -9,11 +9,14 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import peewee
-from playhouse.migrate import SchemaMigrator
 
 from store.errors import SchemaError
+
+if TYPE_CHECKING:
+    from playhouse.migrate import SchemaMigrator
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +26,10 @@ database = peewee.DatabaseProxy()
 # version forward and must keep every row it finds.
 SCHEMA_VERSION = 2
 
-Migration = Callable[[SchemaMigrator], None]
+Migration = Callable[["SchemaMigrator"], None]
 
 
-def _drop_unsearched_indexes(migrator: SchemaMigrator) -> None:
+def _drop_unsearched_indexes(migrator: "SchemaMigrator") -> None:
     """Version 2: drop indexes no query searches. Each cost every send a write
     to a random page once the history is large."""
     for name in (
@@ -151,6 +154,10 @@ def _apply_migration(version: int) -> None:
     step = MIGRATIONS.get(version)
     if step is None:
         raise SchemaError(f"No migration is known to reach schema version {version}.")
+
+    # Imported only when a database needs migrating: it pulls in every
+    # engine's extensions, which a normal start does not need.
+    from playhouse.migrate import SchemaMigrator
 
     migrator = SchemaMigrator.from_database(database)
     with migrator.migration_context():

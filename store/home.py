@@ -4,8 +4,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformdirs import PlatformDirs
-
 APP_NAME = "frontdesk"
 HOME_ENV = "FRONTDESK_HOME"
 
@@ -71,6 +69,10 @@ def resolve_home(explicit: str | Path | None = None) -> Home:
     if chosen.strip():
         root = Path(chosen).expanduser().absolute()
         return Home(root, root, root, root, credentials)
+
+    # Only a home without --home or FRONTDESK_HOME needs it; the others start
+    # faster without the import.
+    from platformdirs import PlatformDirs
 
     dirs = PlatformDirs(APP_NAME, appauthor=False)
     return Home(
