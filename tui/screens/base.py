@@ -35,12 +35,26 @@ class DeskScreen(Screen[None]):
     app: "FrontdeskApp"
 
     def compose(self) -> ComposeResult:
+        self._take_breakpoint_class()
         yield Header()
         yield from self.compose_body()
         yield DeskFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    def _take_breakpoint_class(self) -> None:
+        # Textual sets the width's class (-wide, -narrow) on the first resize,
+        # after the screen's widgets were styled without it, and styles them
+        # all again: about 30 ms of a 0.4 s start. Taking it now, from the
+        # app's size, makes that resize a no-op.
+        width = self.app.size.width
+        for minimum, name in sorted(
+            self.app.HORIZONTAL_BREAKPOINTS or [], reverse=True
+        ):
+            if width >= minimum:
+                self.add_class(name, update=False)
+                return
 
     def on_mount(self) -> None:
         # Textual calls this after the subclass's own on_mount, which must
