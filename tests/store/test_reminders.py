@@ -240,7 +240,8 @@ def test_a_reminder_staff_cancelled_stays_cancelled_when_the_visit_is_edited(
 def test_moving_an_appointment_after_its_reminder_went_out_reminds_again(
     practice, patient, settings, now
 ):
-    from store.lifecycle import claim_message, record_sent
+    from store.deliveries import record_sent
+    from store.lifecycle import claim_message
 
     starts = now + timedelta(hours=30)
     appointment = book(practice, patient, settings, now, starts)

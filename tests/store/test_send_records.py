@@ -7,14 +7,8 @@ import pytest
 
 from store import statements
 from store.db import database
-from store.lifecycle import (
-    Delivery,
-    claim_due,
-    claim_message,
-    defer_message,
-    record_deliveries,
-    store_bodies,
-)
+from store.deliveries import Delivery, record_deliveries, store_bodies
+from store.lifecycle import claim_due, claim_message, defer_message
 from store.messages import schedule_message
 from store.models import AuditEvent, MessageStatus, ScheduledMessage, SentMessage
 

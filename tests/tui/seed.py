@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from store.appointments import book_appointment, set_appointment_status
 from store.consent import grant_consent, revoke_consent
+from store.deliveries import record_sent
 from store.health import record_heartbeat
-from store.lifecycle import claim_message, mark_failed, mark_unknown, record_sent
+from store.lifecycle import claim_message, mark_failed, mark_unknown
 from store.messages import schedule_message
 from store.models import (
     AppointmentStatus,

@@ -2,7 +2,8 @@
 
 from datetime import timedelta
 
-from store.lifecycle import claim_message, record_sent
+from store.deliveries import record_sent
+from store.lifecycle import claim_message
 from store.models import ConsentRecord, MessageStatus, ScheduledMessage
 from tests.tui.conftest import select_row, settle
 from tests.tui.seed import NOW, local
