@@ -11,42 +11,30 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
+from daemon.checks import LOOKUP_SLICE, Lookups, Outcome, Prepared, SendChecks
 from daemon.gateways import Accepted, ErrorKind, Gateway, GatewayError, Outgoing
-from store.appointments import get_appointment
 from store.audit import SYSTEM_ACTOR
-from store.consent import current_consent, current_consents, revoke_consent
+from store.consent import current_consent, revoke_consent
 from store.db import database
+from store.deliveries import Delivery, record_deliveries, store_bodies
 from store.health import note_problem
 from store.lifecycle import (
-    Delivery,
-    cancel_claimed,
     claim_message,
     defer_message,
-    mark_expired,
     mark_failed,
     mark_unknown,
     note_in_doubt,
-    record_deliveries,
     release_for_retry,
-    store_bodies,
 )
 from store.models import (
-    Appointment,
-    AppointmentStatus,
-    ConsentRecord,
     ConsentSource,
-    MessageKind,
-    Patient,
     Practice,
     ScheduledMessage,
     utcnow,
 )
-from store.quiet import in_quiet_hours, next_allowed
-from store.reminders import describe_span, reminder_start, render_reminder
 from store.settings import Settings
 from store.sms import sms_segments
 
@@ -58,51 +46,11 @@ T = TypeVar("T")
 # then one message tries again, so a fixed token resumes sending by itself.
 AUTH_PAUSE = timedelta(seconds=60)
 
-# Claimed messages whose consents and appointments are read in one go. Small,
-# so what the checks see is at most a fraction of a second old at the send.
-LOOKUP_SLICE = 32
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    DEFERRED = "deferred"
-    RETRYING = "retrying"
-    IN_DOUBT = "in_doubt"
-    CANCELLED = "cancelled"
-    UNKNOWN = "unknown"
-    PAUSED = "paused"
-    NOT_CLAIMED = "not_claimed"
-
 
 class StopSignal(Protocol):
     """A stop flag: a threading.Event, or a multiprocessing one in a child."""
 
     def is_set(self) -> bool: ...
-
-
-@dataclass
-class Lookups:
-    """What the checks read, fetched for a slice of claimed messages at once.
-
-    One query per kind for the slice instead of one per message; each
-    message still meets the checks just before its own send.
-    """
-
-    consents: dict[int, ConsentRecord | None]
-    appointments: dict[int, Appointment]
-
-
-@dataclass
-class Prepared:
-    """A claimed message with what the checks decided to send."""
-
-    message: ScheduledMessage
-    body: str
-    consent_id: int | None
-    practice: Practice
-    appointment: Appointment | None = None
 
 
 @dataclass
@@ -149,6 +97,7 @@ class Sender:
         self.stopping: StopSignal = stopping or threading.Event()
         self._practices: dict[int, Practice] = {}
         self._practices_lock = threading.Lock()
+        self.checks = SendChecks(settings, self.practice)
 
     def send_message(self, message_id: int) -> Outcome:
         """Claim one message and send it if it is still pending and due.
@@ -191,7 +140,7 @@ class Sender:
         outcomes: list[Outcome] = []
         for start in range(0, len(messages), LOOKUP_SLICE):
             chunk = messages[start : start + LOOKUP_SLICE]
-            outcomes += self._process_slice(chunk, self.look_up(chunk), pool)
+            outcomes += self._process_slice(chunk, self.checks.look_up(chunk), pool)
         return outcomes
 
     def _process_slice(
@@ -242,7 +191,7 @@ class Sender:
         self, message: ScheduledMessage, lookups: Lookups | None, now: datetime
     ) -> Prepared | Outcome:
         practice = self.practice(message.practice_id)
-        return self.prepare(message, practice, now, lookups)
+        return self.checks.prepare(message, practice, now, lookups)
 
     def _store_bodies(
         self,
@@ -289,10 +238,10 @@ class Sender:
         # The slice's checks ran before its first text went; a slow provider
         # may have let quiet hours begin, or the appointment start, since.
         if prepared.appointment is not None:
-            verdict = self._check_started(message, prepared.appointment, now)
+            verdict = self.checks.check_started(message, prepared.appointment, now)
             if verdict is not None:
                 return verdict
-        verdict = self._check_clock(
+        verdict = self.checks.check_clock(
             message, prepared.appointment, prepared.practice, now
         )
         if verdict is not None:
@@ -311,103 +260,6 @@ class Sender:
 
         self.pause.clear()
         return accepted
-
-    def look_up(self, messages: Sequence[ScheduledMessage]) -> Lookups | None:
-        """Read the consents and reminder appointments of a slice at once;
-        None (each message then reads its own) if that fails."""
-        try:
-            return self._look_up(messages)
-        except Exception:
-            log.exception("Could not read a slice's consents and appointments")
-            return None
-
-    def _look_up(self, messages: Sequence[ScheduledMessage]) -> Lookups:
-        consents = current_consents(m.patient_id for m in messages)
-
-        wanted: dict[int, set[int]] = {}
-        for m in messages:
-            if m.kind == MessageKind.REMINDER and m.appointment_id:
-                wanted.setdefault(m.practice_id, set()).add(m.appointment_id)
-        appointments: dict[int, Appointment] = {}
-        for practice_id, ids in wanted.items():
-            practice = self.practice(practice_id)
-            query = (
-                Appointment.select(Appointment, Patient)
-                .join(Patient)
-                .where((Appointment.practice == practice) & Appointment.id.in_(ids))
-            )
-            for appointment in query:
-                appointment.practice = practice
-                appointments[appointment.id] = appointment
-        return Lookups(consents, appointments)
-
-    def prepare(
-        self,
-        message: ScheduledMessage,
-        practice: Practice,
-        now: datetime,
-        lookups: Lookups | None = None,
-    ) -> Prepared | Outcome:
-        """Consent, staleness and quiet hours, in that order; the rendered text."""
-        if lookups is not None and message.patient_id in lookups.consents:
-            consent = lookups.consents[message.patient_id]
-        else:
-            consent = current_consent(message.patient_id)
-        if consent is None:
-            reason = (
-                "Not sent: the patient has no SMS consent now (it was withdrawn "
-                "after this was scheduled)."
-            )
-            cancel_claimed(message, reason, "no_consent", now=now)
-            log.warning("Message %s not sent: no consent at send time", message.id)
-            return Outcome.CANCELLED
-
-        appointment = None
-        if message.kind == MessageKind.REMINDER:
-            appointment_id = message.appointment_id or 0
-            if lookups is not None and appointment_id in lookups.appointments:
-                appointment = lookups.appointments[appointment_id]
-            else:
-                appointment = get_appointment(practice, appointment_id)
-                appointment.practice = practice
-            verdict = self._check_reminder(message, appointment, now)
-            if verdict is not None:
-                return verdict
-
-        verdict = self._check_clock(message, appointment, practice, now)
-        if verdict is not None:
-            return verdict
-
-        if appointment is not None:
-            body = render_reminder(
-                appointment, practice, self.settings.reminders.template
-            )
-        else:
-            body = message.body
-        return Prepared(message, body, consent.id, practice, appointment)
-
-    def _check_clock(
-        self,
-        message: ScheduledMessage,
-        appointment: Appointment | None,
-        practice: Practice,
-        now: datetime,
-    ) -> Outcome | None:
-        """Lateness and quiet hours: the checks that a later moment can fail."""
-        late_by = now - self._intended_time(message, practice)
-        if late_by > self.settings.sending.max_lateness:
-            reason = (
-                f"Expired: it would have gone {describe_span(late_by)} late "
-                f"(the limit is {describe_span(self.settings.sending.max_lateness)})."
-            )
-            mark_expired(message, reason, now=now)
-            log.warning("Message %s expired: %s late", message.id, late_by)
-            return Outcome.EXPIRED
-
-        window = self.settings.sending.quiet_hours
-        if window is not None and in_quiet_hours(now, practice.zone, window):
-            return self._respect_quiet_hours(message, appointment, practice, now)
-        return None
 
     def _record(
         self, accepted: list[tuple[int, Prepared, Accepted]]
@@ -531,80 +383,6 @@ class Sender:
             "Patient %s has opted out at the carrier; consent revoked",
             message.patient_id,
         )
-
-    def _check_reminder(
-        self,
-        message: ScheduledMessage,
-        appointment,
-        now: datetime,  # type: ignore[no-untyped-def]
-    ) -> Outcome | None:
-        if appointment.status != AppointmentStatus.CONFIRMED:
-            reason = f"Not sent: the appointment is {appointment.status}."
-            cancel_claimed(message, reason, "appointment", now=now)
-            log.warning("Reminder %s not sent: appointment not confirmed", message.id)
-            return Outcome.CANCELLED
-
-        verdict = self._check_started(message, appointment, now)
-        if verdict is not None:
-            return verdict
-
-        if reminder_start(message) != appointment.starts_at:
-            # The appointment moved behind the store's back; put the row back
-            # and let the reminder rules place it for the new time.
-            from store.reminders import sync_reminders
-
-            defer_message(message, now, "The appointment has moved.", now=now)
-            sync_reminders(appointment, self.settings, now=now)
-            return Outcome.DEFERRED
-        return None
-
-    def _check_started(
-        self, message: ScheduledMessage, appointment: Appointment, now: datetime
-    ) -> Outcome | None:
-        if appointment.starts_at <= now:
-            reason = "Expired: the appointment had already started."
-            mark_expired(message, reason, now=now)
-            log.warning("Reminder %s expired: its appointment has started", message.id)
-            return Outcome.EXPIRED
-        return None
-
-    def _intended_time(self, message: ScheduledMessage, practice: Practice) -> datetime:
-        # Lateness counts from the first moment the message was allowed to go,
-        # so a text deferred past quiet hours is not late for having waited.
-        window = self.settings.sending.quiet_hours
-        intended = min(message.scheduled_for, message.due_at)
-        if window is None:
-            return intended
-        return next_allowed(intended, practice.zone, window)
-
-    def _respect_quiet_hours(
-        self,
-        message: ScheduledMessage,
-        appointment,  # type: ignore[no-untyped-def]
-        practice: Practice,
-        now: datetime,
-    ) -> Outcome:
-        window = self.settings.sending.quiet_hours
-        assert window is not None
-        opens = next_allowed(now, practice.zone, window)
-        local = opens.astimezone(practice.zone)
-
-        if appointment is not None:
-            latest = appointment.starts_at - self.settings.reminders.min_lead
-            if opens > latest:
-                reason = (
-                    f"Expired: quiet hours last until {local:%H:%M}, leaving less "
-                    f"than {describe_span(self.settings.reminders.min_lead)} before "
-                    "the appointment."
-                )
-                mark_expired(message, reason, now=now)
-                log.warning("Reminder %s expired in quiet hours", message.id)
-                return Outcome.EXPIRED
-
-        reason = f"Quiet hours: waiting until {local:%H:%M} practice time."
-        defer_message(message, opens.astimezone(UTC), reason, now=now)
-        log.warning("Message %s deferred to the end of quiet hours", message.id)
-        return Outcome.DEFERRED
 
     def practice(self, practice_id: int) -> Practice:
         with self._practices_lock:
