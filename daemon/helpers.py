@@ -162,10 +162,11 @@ def _report_of(helper: "subprocess.Popen[bytes]", *, stopped: bool) -> Counter[s
     report = helper.stdout.read()
     helper.stdout.close()
 
-    if helper.returncode == -signal.SIGTERM and stopped and not report:
-        # Told to stop before it could set its handlers: it claimed nothing.
-        return Counter()
-    if helper.returncode != 0:
+    # A helper handles SIGTERM from its first line to its last; one that the
+    # signal killed got it before it started or as it exited, with nothing
+    # claimed either way.
+    killed_by_our_stop = stopped and helper.returncode == -signal.SIGTERM
+    if helper.returncode != 0 and not killed_by_our_stop:
         # What it claimed stays in sending; the reconciler settles it.
         log.error(
             "Helper process %d failed with exit status %d; the texts it was "
