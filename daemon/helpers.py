@@ -238,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = _drain(home, settings, args.practice, stop)
     if summary is None:
         return 2
-    print(json.dumps(dict(summary.outcomes)), flush=True)
+    # stdout is the report channel to the parent; the log goes to stderr.
+    sys.stdout.write(json.dumps(dict(summary.outcomes)) + "\n")
+    sys.stdout.flush()
     return 0
 
 

@@ -16,6 +16,7 @@ from store import wakeups
 from store.home import resolve_home
 from store.messages import schedule_message
 from store.models import MessageStatus, ScheduledMessage, utcnow
+from store.settings import Settings
 from tests.daemon.daemon_process import (
     REPO,
     context,
@@ -218,7 +219,9 @@ def test_a_helper_for_a_practice_that_does_not_exist_says_so(home, fake_twilio):
     assert out == b""
 
 
-def start_helper(home_path: Path, practice_id: int, settings):  # type: ignore[no-untyped-def]
+def start_helper(
+    home_path: Path, practice_id: int, settings: Settings
+) -> "subprocess.Popen[bytes]":
     """A helper as the daemon starts one, with this process as its parent;
     its log goes to helper.log in the home."""
     log = open(home_path / "helper.log", "ab")  # noqa: SIM115 - the helper's
