@@ -11,7 +11,7 @@ from store.home import resolve_home
 from store.settings import Settings
 from tests.tui.seed import NOW, Seeded, seed_practice
 from tui.app import FrontdeskApp
-from tui.screens.patients import HISTORY_DELAY
+from tui.screens import patients as patients_screen
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()
         # The Patients screen reads a consent history once the cursor rests.
         if getattr(pilot.app.screen, "history_pending", False):
-            await pilot.pause(HISTORY_DELAY + 0.05)
+            await pilot.pause(patients_screen.HISTORY_DELAY + 0.05)
 
 
 def select_row(screen, key: int) -> None:  # type: ignore[no-untyped-def]
