@@ -102,15 +102,7 @@ def test_a_reminder_whose_appointment_started_expires(
 ):
     patient = person(practice, twilio_settings)
     starts = MORNING + timedelta(hours=3)
-    appointment = book_appointment(
-        practice,
-        patient_id=patient.id,
-        starts_at=starts,
-        status="confirmed",
-        actor="desk",
-        settings=twilio_settings,
-        now=MORNING,
-    )
+    appointment = confirmed_visit(practice, twilio_settings, patient, starts)
     reminder = [r for r in reminders_for(appointment)][0]
     clock.now = starts + timedelta(minutes=1)
 
@@ -161,14 +153,8 @@ def test_a_cancelled_appointment_never_gets_its_reminder(
     practice, twilio_settings, sender, fake_twilio, clock
 ):
     patient = person(practice, twilio_settings)
-    appointment = book_appointment(
-        practice,
-        patient_id=patient.id,
-        starts_at=MORNING + timedelta(days=2),
-        status="confirmed",
-        actor="desk",
-        settings=twilio_settings,
-        now=MORNING,
+    appointment = confirmed_visit(
+        practice, twilio_settings, patient, MORNING + timedelta(days=2)
     )
     reminders = reminders_for(appointment)
     # Cancelled past the services, as a direct edit might: send time must see it.
@@ -210,23 +196,17 @@ def test_an_overnight_backlog_is_not_sent_at_night(
     practice, twilio_settings, sender, fake_twilio, clock
 ):
     patient = person(practice, twilio_settings)
-    early_visit = book_appointment(
+    early_visit = confirmed_visit(
         practice,
-        patient_id=patient.id,
-        starts_at=datetime(2026, 12, 10, 8, 30, tzinfo=NEW_YORK),
-        status="confirmed",
-        actor="desk",
-        settings=twilio_settings,
-        now=MORNING,
+        twilio_settings,
+        patient,
+        datetime(2026, 12, 10, 8, 30, tzinfo=NEW_YORK),
     )
-    late_visit = book_appointment(
+    late_visit = confirmed_visit(
         practice,
-        patient_id=patient.id,
-        starts_at=datetime(2026, 12, 10, 11, 0, tzinfo=NEW_YORK),
-        status="confirmed",
-        actor="desk",
-        settings=twilio_settings,
-        now=MORNING,
+        twilio_settings,
+        patient,
+        datetime(2026, 12, 10, 11, 0, tzinfo=NEW_YORK),
     )
     # A row written by another tool, due at 22:30 with no quiet-hours placing.
     manual = text(practice, twilio_settings, patient, at=MORNING + timedelta(hours=4))
@@ -409,15 +389,7 @@ def test_an_appointment_starting_mid_slice_stops_the_rest_of_its_reminders(
     reminders = []
     for n in range(5):
         patient = person(practice, twilio_settings, phone=f"(212) 555-01{n:02d}")
-        appointment = book_appointment(
-            practice,
-            patient_id=patient.id,
-            starts_at=starts,
-            status="confirmed",
-            actor="desk",
-            settings=twilio_settings,
-            now=MORNING,
-        )
+        appointment = confirmed_visit(practice, twilio_settings, patient, starts)
         reminders += [r for r in reminders_for(appointment) if r.status == "pending"]
     clock.now = starts - timedelta(minutes=25)
     slow_provider(sender, clock, minutes=10)
@@ -428,3 +400,16 @@ def test_an_appointment_starting_mid_slice_stops_the_rest_of_its_reminders(
     statuses = sorted(status_of(r).status for r in reminders)
     assert statuses == ["expired", "expired", "sent", "sent", "sent"]
     assert len(fake_twilio.messages) == 3
+
+
+def confirmed_visit(practice, settings, patient, starts_at):  # type: ignore[no-untyped-def]
+    """A confirmed appointment booked this morning, with its reminders."""
+    return book_appointment(
+        practice,
+        patient_id=patient.id,
+        starts_at=starts_at,
+        status="confirmed",
+        actor="desk",
+        settings=settings,
+        now=MORNING,
+    )
