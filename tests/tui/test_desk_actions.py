@@ -163,8 +163,13 @@ async def test_a_past_start_is_refused_beside_the_field(make_app, seeded):
         app.screen.query_one("#field-starts_at Input").value = "today 07:00"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        error = app.screen.query_one("#field-starts_at", FormField).error
-        assert "past" in error
+        field = app.screen.query_one("#field-starts_at", FormField)
+        assert "past" in field.error
+
+        # Once the time is changed the old error no longer applies.
+        app.screen.query_one("#field-starts_at Input").value = "today 17:00"
+        await pilot.pause()
+        assert field.error == ""
 
     assert Appointment.get_by_id(seeded.maria_today).starts_at == local(9, 14)
 

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static, TextArea
 
 from store.errors import InvalidInput, StoreError
 from tui.connection import store_connection
@@ -125,6 +125,16 @@ class FormModal(ModalScreen[T]):
     @on(Button.Pressed, "#close")
     def _close(self) -> None:
         self.dismiss(None)
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    def _edited(self, event: Input.Changed | TextArea.Changed) -> None:
+        # An error is about what was there when it was saved; once the field
+        # is edited it would only mislead.
+        for node in event.control.ancestors:
+            if isinstance(node, FormField):
+                node.edited()
+                return
 
     @on(Input.Submitted)
     def _enter(self, event: Input.Submitted) -> None:

@@ -62,9 +62,27 @@ class FormField(Vertical):
     def show_error(self, message: str) -> None:
         self.query_one(".form-field--error", Static).update(message)
         self.add_class("-has-error")
+        self._refused = self.value
 
     def clear_error(self) -> None:
         self.remove_class("-has-error")
+
+    def edited(self) -> None:
+        """Drop the error once the value differs from the one it was about.
+
+        Compared by value, not by event: a change made just before the save
+        reports itself after the error is shown.
+        """
+        if self.value != getattr(self, "_refused", None):
+            self.clear_error()
+
+    @property
+    def value(self) -> str | None:
+        """What the control holds now, if it is one that is typed in."""
+        text = getattr(self.control, "value", None)
+        if text is None:
+            text = getattr(self.control, "text", None)
+        return text if isinstance(text, str) else None
 
     def set_hint(self, text: str) -> None:
         hint = self.query_one(".form-field--hint", Static)
