@@ -17,6 +17,7 @@ from tui.screens.dialogs import ConfirmModal, DeskUserModal, HelpModal
 from tui.screens.patient_forms import ConsentModal, PatientModal
 from tui.widgets.form_field import FormField
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.patient_picker import PatientPicker
 
 
 def reminders_of(appointment_id: int) -> dict[int, ScheduledMessage]:
@@ -172,6 +173,26 @@ async def test_a_past_start_is_refused_beside_the_field(make_app, seeded):
         assert field.error == ""
 
     assert Appointment.get_by_id(seeded.maria_today).starts_at == local(9, 14)
+
+
+async def test_down_from_the_patient_search_lands_on_the_first_match(
+    make_app, seeded
+):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_screen(pilot, "f2")
+        await pilot.press("a")
+        modal = app.screen
+        assert isinstance(modal, AppointmentModal)
+        await pilot.press(*"ma")  # Maria Lopez and Eve Martin
+        await pilot.pause(0.3)
+        await settle(pilot)
+
+        await pilot.press("down", "enter")
+
+        picker = modal.query_one(PatientPicker)
+        assert picker.chosen is not None
+        assert picker.chosen.id == seeded.maria
 
 
 async def test_booking_confirming_and_cancelling(make_app, seeded):

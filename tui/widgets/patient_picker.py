@@ -104,6 +104,10 @@ class PatientPicker(Vertical):
         results = self.query_one(OptionList)
         if results.display and results.option_count:
             results.focus()
+            # Down from the search box lands on the first match, so Enter
+            # picks it; without this a second Down was needed to reach it.
+            if results.highlighted is None:
+                results.highlighted = 0
 
     @on(Input.Changed, "#picker-query")
     def _typed(self, event: Input.Changed) -> None:
