@@ -9,7 +9,7 @@ import re
 import string
 import zoneinfo
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import phonenumbers
@@ -155,14 +155,27 @@ def api_base(value: Any) -> str:
     return value.strip().rstrip("/")
 
 
+# Every window must cover this local time: one that does not is almost
+# surely written the wrong way round, the hours texts may go rather than the
+# hours they may not, and would send them at night.
+SMALL_HOURS = time(3, 0)
+
+
 def quiet_hours(value: Any) -> QuietHours | None:
     try:
-        return parse_quiet_hours(value if isinstance(value, str) else "?")
+        window = parse_quiet_hours(value if isinstance(value, str) else "?")
     except ValueError:
         raise ValueError(
             "must be a 24-hour range like '21:00-08:00', with different start "
             f"and end, or '' for no quiet hours, got {shown(value)}"
         ) from None
+    if window is not None and not window.contains(SMALL_HOURS):
+        raise ValueError(
+            f"must cover the night, got {shown(value)}: quiet hours are when no "
+            f"text goes out, and this would send them at {SMALL_HOURS:%H:%M}. "
+            f"Did you mean '{window.end:%H:%M}-{window.start:%H:%M}'?"
+        )
+    return window
 
 
 def duration_between(low: timedelta, high: timedelta) -> Callable[[Any], timedelta]:

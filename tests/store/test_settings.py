@@ -180,6 +180,10 @@ def test_empty_optional_text_means_unset(tmp_path: Path) -> None:
         ("[sending]\nprocesses = 0", "[sending] processes must be a whole number"),
         ('[sending]\nquiet_hours = "9pm-8am"', "[sending] quiet_hours must be"),
         ('[sending]\nquiet_hours = "21:00-21:00"', "different start and end"),
+        (
+            '[sending]\nquiet_hours = "08:00-21:00"',
+            "this would send them at 03:00. Did you mean '21:00-08:00'?",
+        ),
         ('[sms]\nbackend = "carrier-pigeon"', "one of 'auto', 'twilio' or 'outbox'"),
         ('[sms]\nfrom = "(212) 555-0134"', "[sms] from must be a phone number in"),
         ('[sms]\napi_base = "api.twilio.com"', "[sms] api_base must be a web"),
