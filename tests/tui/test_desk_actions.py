@@ -3,9 +3,12 @@ database."""
 
 from datetime import UTC, datetime, timedelta
 
+from textual.widgets import Input, Select
+
 from store.models import (
     Appointment,
     ConsentRecord,
+    ConsentSource,
     MessageStatus,
     Patient,
     ScheduledMessage,
@@ -175,9 +178,7 @@ async def test_a_past_start_is_refused_beside_the_field(make_app, seeded):
     assert Appointment.get_by_id(seeded.maria_today).starts_at == local(9, 14)
 
 
-async def test_down_from_the_patient_search_lands_on_the_first_match(
-    make_app, seeded
-):
+async def test_down_from_the_patient_search_lands_on_the_first_match(make_app, seeded):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_screen(pilot, "f2")
@@ -193,6 +194,50 @@ async def test_down_from_the_patient_search_lands_on_the_first_match(
         picker = modal.query_one(PatientPicker)
         assert picker.chosen is not None
         assert picker.chosen.id == seeded.maria
+
+
+async def test_choosing_the_missing_patient_clears_its_error(make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_screen(pilot, "f2")
+        await pilot.press("a")
+        modal = app.screen
+        modal.query_one("#field-starts_at Input").value = "today 17:00"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        field = modal.query_one("#field-patient", FormField)
+        assert "Choose the patient" in field.error
+
+        modal.query_one("#picker-query", Input).focus()
+        await pilot.press(*"maria")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert field.error  # typing alone has not chosen anyone
+        await pilot.press("down", "enter")
+        await pilot.pause()
+
+        assert field.error == ""
+
+
+async def test_a_refused_choice_loses_its_error_once_changed(make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_screen(pilot, "f3")
+        select_row(screen, seeded.aisha)
+        await pilot.press("g")
+        modal = app.screen
+        source = modal.query_one("#field-source Select", Select)
+        source.value = ConsentSource.STOP_REPLY.value
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        field = modal.query_one("#field-source", FormField)
+        assert field.error
+
+        source.value = ConsentSource.FRONT_DESK_VERBAL.value
+        await pilot.pause()
+
+        assert field.error == ""
 
 
 async def test_booking_confirming_and_cancelling(make_app, seeded):

@@ -11,13 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Input, Label, Static, TextArea
+from textual.widgets import Button, DataTable, Input, Label, Select, Static, TextArea
 
 from store.errors import InvalidInput, StoreError
 from tui.connection import store_connection
 from tui.format import day_label
 from tui.when import DAY_HINT, parse_day
 from tui.widgets.form_field import FormField
+from tui.widgets.patient_picker import PatientPicker
 
 if TYPE_CHECKING:
     from tui.app import FrontdeskApp
@@ -128,7 +129,12 @@ class FormModal(ModalScreen[T]):
 
     @on(Input.Changed)
     @on(TextArea.Changed)
-    def _edited(self, event: Input.Changed | TextArea.Changed) -> None:
+    @on(Select.Changed)
+    @on(PatientPicker.Picked)
+    def _edited(
+        self,
+        event: Input.Changed | TextArea.Changed | Select.Changed | PatientPicker.Picked,
+    ) -> None:
         # An error is about what was there when it was saved; once the field
         # is edited it would only mislead.
         for node in event.control.ancestors:

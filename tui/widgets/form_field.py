@@ -5,6 +5,9 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
+# Stands for "no value was refused yet", which no control's value equals.
+_NOTHING_REFUSED = object()
+
 
 class FormField(Vertical):
     """A label, one input widget, and a line for that input's error.
@@ -73,16 +76,17 @@ class FormField(Vertical):
         Compared by value, not by event: a change made just before the save
         reports itself after the error is shown.
         """
-        if self.value != getattr(self, "_refused", None):
+        if self.value != getattr(self, "_refused", _NOTHING_REFUSED):
             self.clear_error()
 
     @property
-    def value(self) -> str | None:
-        """What the control holds now, if it is one that is typed in."""
-        text = getattr(self.control, "value", None)
-        if text is None:
-            text = getattr(self.control, "text", None)
-        return text if isinstance(text, str) else None
+    def value(self) -> object:
+        """What the control holds now: an input's or a select's value, a text
+        area's text, a patient picker's choice."""
+        for name in ("value", "text", "chosen"):
+            if hasattr(self.control, name):
+                return getattr(self.control, name)
+        return None
 
     def set_hint(self, text: str) -> None:
         hint = self.query_one(".form-field--hint", Static)
