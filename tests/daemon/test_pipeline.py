@@ -402,7 +402,9 @@ def test_an_appointment_starting_mid_slice_stops_the_rest_of_its_reminders(
     assert len(fake_twilio.messages) == 3
 
 
-def confirmed_visit(practice, settings, patient, starts_at):  # type: ignore[no-untyped-def]
+def confirmed_visit(  # type: ignore[no-untyped-def]
+    practice, settings, patient, starts_at
+):
     """A confirmed appointment booked this morning, with its reminders."""
     return book_appointment(
         practice,
