@@ -174,3 +174,22 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
     # The twilio client logs request URLs, which hold phone numbers.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    huey_log = logging.getLogger("huey")
+    if not any(isinstance(f, RevokedIsRoutine) for f in huey_log.filters):
+        huey_log.addFilter(RevokedIsRoutine())
+
+
+class RevokedIsRoutine(logging.Filter):
+    """Logs Huey's skipping of a revoked task at INFO, not WARNING.
+
+    Every moved or cancelled message revokes its old wake-up, so the skip is
+    routine here; at WARNING the journal would fill with warnings nobody
+    needs to act on.
+    """
+
+    SKIPPED = "Task %s was revoked, not executing"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.msg == self.SKIPPED:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True

@@ -117,6 +117,11 @@ def test_stale_wakeups_after_a_reschedule_or_cancel_send_nothing(home, fake_twil
     assert rows[kept.id].status == MessageStatus.SENT
     assert rows[moved.id].status == MessageStatus.PENDING
     assert cancelled.id not in rows
+    # Skipping a revoked wake-up is routine, not a warning for the operator.
+    log = (home / "daemon.log").read_text()
+    assert "INFO huey: Task daemon.tasks.send_due_message" in log
+    assert "revoked" in log
+    assert not [line for line in log.splitlines() if "WARNING" in line]
 
 
 @pytest.mark.config(sending='reconcile_after = "10s"')
