@@ -286,18 +286,13 @@ def _mirror_sent(delivery: Delivery, sent: SentMessage, now: datetime) -> None:
     message._dirty.clear()  # type: ignore[attr-defined]
 
 
-def store_body(message: ScheduledMessage, body: str) -> bool:
-    """Keep the text about to be handed over on the row, so a reconcile after
+def store_bodies(bodies: Sequence[tuple[ScheduledMessage, str]]) -> list[bool]:
+    """Keep each text about to be handed over on its row, so a reconcile after
     a crash or timeout can match it against the provider's records.
 
-    The body is durable when this returns, so it is stored before the send.
-    False when the row is no longer ours to send.
+    The bodies are durable, in one commit, when this returns, so they are
+    stored before the send. False for a row no longer ours to send.
     """
-    return store_bodies([(message, body)])[0]
-
-
-def store_bodies(bodies: Sequence[tuple[ScheduledMessage, str]]) -> list[bool]:
-    """``store_body`` for several messages, durable together in one commit."""
     store = _send_path.get().store_body
 
     def write() -> list[bool]:
