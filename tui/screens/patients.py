@@ -168,7 +168,8 @@ class PatientsScreen(DeskScreen):
         else:
             heading = f"{page.offset + shown} match{'es' if shown != 1 else ''}"
         if page.has_more or page.offset:
-            heading += f" · showing {page.offset + 1}–{page.offset + shown} (PgUp/PgDn)"
+            first, last = page.offset + 1, page.offset + shown
+            heading += f" · showing {first}–{last} (PgUp/PgDn)"
         label = self.query_one("#patients-heading", Label)
         if str(label.content) != heading:
             # Its size is fixed in the stylesheet: no layout needed.
