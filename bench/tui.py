@@ -24,7 +24,7 @@ from store.patients import search_patients
 NAME = "tui"
 PREFIXES = ("m", "ma", "mar", "mari", "maria")
 PHONE_FRAGMENT = "4567"
-LAUNCHES = 3
+LAUNCHES = 7
 REPEATS = 5
 
 
