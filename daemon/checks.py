@@ -7,7 +7,7 @@ that passes comes back ready to send, its reminder text written.
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from store.appointments import get_appointment
@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 # Claimed messages whose consents and appointments are read in one go. Small,
 # so what the checks see is at most a fraction of a second old at the send.
 LOOKUP_SLICE = 32
+
+# A text handed over longer than this after its checks read consent and the
+# appointment reads them again, for itself alone. With a prompt provider a
+# slice goes out well within it and costs no extra query; with a slow one,
+# a withdrawal or a cancelled visit must not go unseen for minutes.
+RECHECK_AFTER = timedelta(seconds=1)
 
 
 class Outcome(StrEnum):
@@ -67,6 +73,8 @@ class Prepared:
     consent_id: int | None
     practice: Practice
     appointment: Appointment | None = None
+    checked_at: datetime | None = None
+    """When consent and the appointment were last found good."""
 
 
 class SendChecks:
@@ -121,13 +129,7 @@ class SendChecks:
         else:
             consent = current_consent(message.patient_id)
         if consent is None:
-            reason = (
-                "Not sent: the patient has no SMS consent now (it was withdrawn "
-                "after this was scheduled)."
-            )
-            cancel_claimed(message, reason, "no_consent", now=now)
-            log.warning("Message %s not sent: no consent at send time", message.id)
-            return Outcome.CANCELLED
+            return self._refuse_without_consent(message, now)
 
         appointment = None
         if message.kind == MessageKind.REMINDER:
@@ -151,7 +153,41 @@ class SendChecks:
             )
         else:
             body = message.body
-        return Prepared(message, body, consent.id, practice, appointment)
+        return Prepared(message, body, consent.id, practice, appointment, now)
+
+    def recheck(self, prepared: Prepared, now: datetime) -> Outcome | None:
+        """Consent and the appointment again, read now for this text alone;
+        None while they still allow it (``prepared`` then holds them fresh).
+
+        For a text whose slice was checked more than RECHECK_AFTER ago.
+        """
+        message = prepared.message
+        consent = current_consent(message.patient_id)
+        if consent is None:
+            return self._refuse_without_consent(message, now)
+        prepared.consent_id = consent.id
+
+        if prepared.appointment is not None:
+            appointment = get_appointment(prepared.practice, prepared.appointment.id)
+            appointment.practice = prepared.practice
+            verdict = self._check_reminder(message, appointment, now)
+            if verdict is not None:
+                return verdict
+            prepared.appointment = appointment
+
+        prepared.checked_at = now
+        return None
+
+    def _refuse_without_consent(
+        self, message: ScheduledMessage, now: datetime
+    ) -> Outcome:
+        reason = (
+            "Not sent: the patient has no SMS consent now (it was withdrawn "
+            "after this was scheduled)."
+        )
+        cancel_claimed(message, reason, "no_consent", now=now)
+        log.warning("Message %s not sent: no consent at send time", message.id)
+        return Outcome.CANCELLED
 
     def _check_reminder(
         self,

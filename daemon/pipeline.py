@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
-from daemon.checks import LOOKUP_SLICE, Lookups, Outcome, Prepared, SendChecks
+from daemon.checks import (
+    LOOKUP_SLICE,
+    RECHECK_AFTER,
+    Lookups,
+    Outcome,
+    Prepared,
+    SendChecks,
+)
 from daemon.gateways import Accepted, ErrorKind, Gateway, GatewayError, Outgoing
 from store.audit import SYSTEM_ACTOR
 from store.consent import current_consent, revoke_consent
@@ -236,7 +243,13 @@ class Sender:
             return Outcome.PAUSED
 
         # The slice's checks ran before its first text went; a slow provider
-        # may have let quiet hours begin, or the appointment start, since.
+        # may have let consent be withdrawn, the visit be cancelled, quiet
+        # hours begin, or the appointment start, since.
+        checked_at = prepared.checked_at
+        if checked_at is None or now - checked_at > RECHECK_AFTER:
+            verdict = self.checks.recheck(prepared, now)
+            if verdict is not None:
+                return verdict
         if prepared.appointment is not None:
             verdict = self.checks.check_started(message, prepared.appointment, now)
             if verdict is not None:

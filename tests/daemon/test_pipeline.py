@@ -10,7 +10,12 @@ from datetime import UTC, datetime, timedelta
 from daemon.gateways import build_gateway
 from daemon.pipeline import Outcome, Sender
 from daemon.sweep import sweep
-from store.appointments import book_appointment, reminders_for, reschedule_appointment
+from store.appointments import (
+    book_appointment,
+    reminders_for,
+    reschedule_appointment,
+    set_appointment_status,
+)
 from store.consent import current_consent, grant_consent, revoke_consent
 from store.health import read_health
 from store.home import resolve_home
@@ -400,6 +405,107 @@ def test_an_appointment_starting_mid_slice_stops_the_rest_of_its_reminders(
     statuses = sorted(status_of(r).status for r in reminders)
     assert statuses == ["expired", "expired", "sent", "sent", "sent"]
     assert len(fake_twilio.messages) == 3
+
+
+def after_first_send(sender, action) -> None:  # type: ignore[no-untyped-def]
+    """Run ``action`` once the provider has accepted the slice's first text,
+    as a desk would while the rest of it is still going out."""
+    send = sender.gateway.send
+    sent = []
+
+    def send_then_act(outgoing):  # type: ignore[no-untyped-def]
+        accepted = send(outgoing)
+        if not sent:
+            action()
+        sent.append(outgoing)
+        return accepted
+
+    sender.gateway.send = send_then_act
+
+
+def test_consent_withdrawn_mid_slice_stops_that_patients_text(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    patients = [
+        person(practice, twilio_settings, phone=f"(212) 555-01{n:02d}")
+        for n in range(4)
+    ]
+    messages = [text(practice, twilio_settings, p) for p in patients]
+    slow_provider(sender, clock, minutes=2)
+    after_first_send(
+        sender,
+        lambda: revoke_consent(
+            practice,
+            patients[2].id,
+            source="stop_reply",
+            actor="desk",
+            settings=twilio_settings,
+            now=clock.now,
+        ),
+    )
+
+    sweep(sender, version="test")
+
+    statuses = [status_of(m).status for m in messages]
+    assert statuses == ["sent", "sent", "cancelled", "sent"]
+    assert "no SMS consent" in status_of(messages[2]).last_error
+    assert sorted(m.to for m in fake_twilio.messages) == [
+        "+12125550100",
+        "+12125550101",
+        "+12125550103",
+    ]
+
+
+def test_a_visit_cancelled_mid_slice_gets_no_reminder(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    starts = MORNING + timedelta(hours=3)
+    visits, reminders = [], []
+    for n in range(3):
+        patient = person(practice, twilio_settings, phone=f"(212) 555-01{n:02d}")
+        visit = confirmed_visit(practice, twilio_settings, patient, starts)
+        visits.append(visit)
+        reminders += [r for r in reminders_for(visit) if r.status == "pending"]
+    clock.now = starts - timedelta(minutes=30)
+    slow_provider(sender, clock, minutes=2)
+    after_first_send(
+        sender,
+        lambda: set_appointment_status(
+            practice,
+            visits[1].id,
+            "cancelled",
+            actor="desk",
+            settings=twilio_settings,
+            now=clock.now,
+        ),
+    )
+
+    sweep(sender, version="test")
+
+    assert [status_of(r).status for r in reminders] == ["sent", "cancelled", "sent"]
+    assert "cancelled" in status_of(reminders[1]).last_error
+    assert len(fake_twilio.messages) == 2
+
+
+def test_a_prompt_slice_is_not_read_again_per_text(
+    practice, twilio_settings, sender, fake_twilio, monkeypatch
+):
+    patients = [
+        person(practice, twilio_settings, phone=f"(212) 555-01{n:02d}")
+        for n in range(3)
+    ]
+    for patient in patients:
+        text(practice, twilio_settings, patient)
+    rechecked = []
+    recheck = sender.checks.recheck
+    monkeypatch.setattr(
+        sender.checks, "recheck", lambda *a: rechecked.append(a) or recheck(*a)
+    )
+
+    summary = sweep(sender, version="test")
+
+    assert summary.outcomes["sent"] == 3
+    assert rechecked == []
 
 
 def confirmed_visit(  # type: ignore[no-untyped-def]
