@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import threading
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -152,8 +153,8 @@ class TwilioGateway:
         """Return Twilio's record of this text if it was created since
         ``since`` (less ``RECONCILE_SLACK``), the newest one if several.
 
-        Matches on number and exact body, paging back through the texts to
-        that number until well before ``since``. Raises GatewayError when
+        Matches on number and body (see ``_same_text``), paging back through
+        the texts to that number until well before ``since``. Raises GatewayError when
         Twilio cannot be asked, or holds too many texts to that number to
         check.
         """
@@ -181,7 +182,7 @@ class TwilioGateway:
                         "went out.",
                     )
                 if (
-                    m.body == body
+                    _same_text(m.body, body)
                     and created is not None
                     and created >= cutoff
                     and (m.direction or "outbound").startswith("outbound")
@@ -234,6 +235,38 @@ class TwilioGateway:
             self._http_clients.append(http_client)
         self._local.client = client
         return client
+
+
+def _same_text(listed: str | None, ours: str) -> bool:
+    """Whether a text Twilio lists is the one we handed over.
+
+    Equal, or equal but for quotes, dashes, dots and spaces: a Messaging
+    Service with Smart Encoding stores the text with its typographic quotes,
+    dashes, ellipses and odd spaces made plain, and an exact match would take
+    a text that went out for one that never did, and send it again.
+    """
+    if listed is None:
+        return False
+    if listed == ours:
+        return True
+    wording = _wording(ours)
+    return bool(wording) and _wording(listed) == wording
+
+
+# The plain characters Smart Encoding writes in place of typographic ones.
+_PLAIN_STAND_INS = frozenset("'\"-.")
+
+
+def _wording(text: str) -> str:
+    return "".join(
+        ch
+        for ch in text
+        if not (
+            ch.isspace()
+            or ch in _PLAIN_STAND_INS
+            or (not ch.isascii() and unicodedata.category(ch)[0] in "PZ")
+        )
+    )
 
 
 def _segments(num_segments: str | None) -> int | None:

@@ -280,6 +280,20 @@ def test_find_sent_matches_body_and_time(
     assert gateway.find_sent(PATIENT, later, "Hi", 1) is None
 
 
+def test_find_sent_sees_through_smart_encoding_only(
+    gateway: TwilioGateway, fake_twilio: FakeTwilio
+) -> None:
+    since = datetime.now(UTC)
+    ours = "\u201cSee you\u201d \u2013 Dr\u00a0Ng\u2019s office\u2026"
+    fake_twilio.smart_encoding = True
+    sent = gateway.send(outgoing(body=ours))
+
+    assert fake_twilio.messages[0].body == '"See you" - Dr Ng\'s office...'
+    assert gateway.find_sent(PATIENT, since, ours, 1) == sent
+    assert gateway.find_sent(PATIENT, since, '"See you" - Dr Ng\'s office!', 1) is None
+    assert gateway.find_sent(PATIENT, since, "See you - Dr Wu's office...", 1) is None
+
+
 def test_find_sent_fails_when_listing_fails(
     gateway: TwilioGateway, fake_twilio: FakeTwilio
 ) -> None:

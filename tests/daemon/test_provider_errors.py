@@ -140,6 +140,47 @@ def test_a_dropped_connection_after_acceptance_is_reconciled_not_resent(
     assert len(fake_twilio.messages) == 1
 
 
+def test_a_text_smart_encoded_by_the_provider_is_still_found_when_reconciling(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    patient = person(practice, twilio_settings)
+    body = "Your crown\u2019s ready \u2014 see you at 3\u00a0pm\u2026"
+    message = text(practice, twilio_settings, patient, body=body)
+    fake_twilio.smart_encoding = True
+    fake_twilio.script("drop_after_accept")
+
+    assert sender.send_message(message.id) is Outcome.IN_DOUBT
+    clock.now = MORNING + timedelta(minutes=3)
+    summary = sweep(sender, version="test")
+
+    assert summary.reconciled == 1
+    [kept] = fake_twilio.messages
+    assert kept.body == "Your crown's ready - see you at 3 pm..."
+    stored = status_of(message)
+    assert stored.status == MessageStatus.SENT
+    assert stored.provider_sid == kept.sid
+
+
+def test_a_different_text_to_the_same_number_is_not_taken_for_ours(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    patient = person(practice, twilio_settings)
+    message = text(practice, twilio_settings, patient, body="Your crown is ready.")
+    other = text(practice, twilio_settings, patient, body="Your bridge is ready.")
+    fake_twilio.smart_encoding = True
+    fake_twilio.script("drop_after_accept", "500")
+
+    assert sender.send_message(other.id) is Outcome.IN_DOUBT
+    assert sender.send_message(message.id) is Outcome.IN_DOUBT
+    clock.now = MORNING + timedelta(minutes=3)
+    sweep(sender, version="test")
+
+    assert status_of(other).status == MessageStatus.SENT
+    # Only the bridge text reached Twilio: the crown one goes again.
+    assert status_of(message).status == MessageStatus.PENDING
+    assert [m.body for m in fake_twilio.messages] == ["Your bridge is ready."]
+
+
 def test_a_500_that_was_not_accepted_is_reconciled_then_sent_once(
     practice, twilio_settings, sender, fake_twilio, clock
 ):

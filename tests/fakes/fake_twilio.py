@@ -32,6 +32,7 @@ from tests.fakes.twilio_rules import (
     error_body,
     filter_messages,
     message_resource,
+    smart_encode,
 )
 
 __all__ = [
@@ -219,6 +220,8 @@ class FakeTwilio:
             self._rates: dict[str, float] = {}
             self._random = random.Random()
             self.list_fails = 0
+            # Set by a test standing in for a Messaging Service that has it on.
+            self.smart_encoding = False
             self._lock.notify_all()
 
     # Recording
@@ -305,6 +308,8 @@ class FakeTwilio:
 
         now = self.clock()
         with self._lock:
+            if self.smart_encoding:
+                body = smart_encode(body)
             self._seq += 1
             message = FakeMessage(
                 sid="SM" + secrets.token_hex(16),

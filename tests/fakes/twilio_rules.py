@@ -68,6 +68,35 @@ GSM_BASIC = frozenset(
 GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
 
 
+# What a Messaging Service with Smart Encoding replaces before it stores and
+# sends a text, when everything else in it is GSM-7: typographic quotes,
+# dashes, ellipses and unusual spaces. A sample of Twilio's list.
+SMART_ENCODING = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u2009": " ",
+    }
+)
+
+
+def smart_encode(body: str) -> str:
+    """The body as a Smart Encoding service keeps it (unchanged when some
+    character would still need UCS-2 after the replacements)."""
+    encoded = body.translate(SMART_ENCODING)
+    if all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in encoded):
+        return encoded
+    return body
+
+
 def count_segments(body: str) -> int:
     """Count SMS segments as a carrier would: GSM-7 if possible, else UCS-2.
 
