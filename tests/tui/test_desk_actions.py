@@ -3,7 +3,9 @@ database."""
 
 from datetime import UTC, datetime, timedelta
 
-from textual.widgets import Input, Select
+import pytest
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Input, Select
 
 from store.models import (
     Appointment,
@@ -298,6 +300,28 @@ async def test_days_move_back_and_forth_and_go_to_a_date(make_app, seeded):
         await settle(pilot)
         assert screen.day.isoformat() == "2026-12-09"
         assert screen.query_one(PagedTable).row_count == 4
+
+
+@pytest.mark.parametrize(
+    ("screen_key", "dialog_key"),
+    [("f2", "a"), ("f2", "e"), ("f4", "n"), ("f3", "a"), ("f3", "e")],
+    ids=["book", "edit-appointment", "compose", "add-patient", "edit-patient"],
+)
+async def test_forms_fit_a_24_line_terminal_without_scrolling(
+    make_app, seeded, screen_key, dialog_key
+):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_screen(pilot, screen_key)
+        # Off the Patients search box, where the key would be typed.
+        screen.query_one(PagedTable).focus()
+        await pilot.press(dialog_key)
+        await settle(pilot)
+
+        form = app.screen.query_one(".dialog.form", VerticalScroll)
+        save = app.screen.query_one("#save", Button)
+        assert form.max_scroll_y == 0
+        assert save.region.bottom <= form.content_region.bottom
 
 
 async def test_the_person_at_the_desk_goes_on_the_audit_trail(make_app, seeded):

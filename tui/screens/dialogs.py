@@ -79,6 +79,10 @@ class FormModal(ModalScreen[T]):
     TITLE_TEXT = ""
     SAVE_LABEL = "Save"
 
+    # On a 24-line terminal the longest forms are tightened (styles/app.tcss)
+    # so their buttons stay in view without scrolling.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog form"):
             yield Label(self.TITLE_TEXT, classes="dialog-title")
