@@ -453,8 +453,7 @@ class Sender:
     def _unanswered(
         self, message: ScheduledMessage, exc: GatewayError, now: datetime
     ) -> Outcome:
-        give_up = max(self.settings.sending.reconcile_after * 10, timedelta(minutes=15))
-        if now - (message.claimed_at or now) < give_up:
+        if now - (message.claimed_at or now) < self.settings.sending.unknown_after:
             note_in_doubt(message, str(exc.code or "in_doubt"), str(exc), now=now)
             return Outcome.IN_DOUBT
 

@@ -72,6 +72,7 @@ class SendingSettings:
     max_attempts: int = 5
     retry_backoff: timedelta = timedelta(seconds=30)
     reconcile_after: timedelta = timedelta(minutes=2)
+    unknown_after: timedelta = timedelta(minutes=20)
     timeout: timedelta = timedelta(seconds=15)
     concurrency: int = 4
     processes: int = 2
@@ -255,6 +256,14 @@ _KEYS = (
         "2m",
         "How long a text may sit in 'sending' with no answer before the daemon "
         "asks Twilio whether it went out (default: 2m).",
+    ),
+    _Key(
+        "sending",
+        "unknown_after",
+        checks.duration_between(timedelta(minutes=1), timedelta(days=7)),
+        "20m",
+        "How long the daemon keeps asking Twilio about a text it cannot get an "
+        "answer on before marking it unknown for staff to decide (default: 20m).",
     ),
     _Key(
         "sending",
@@ -448,6 +457,13 @@ def _check_together(settings: Settings, source: str) -> None:
             f"({format_duration(sending.reconcile_after)}) must be longer than "
             f"timeout ({format_duration(sending.timeout)}): a text still waiting "
             "for Twilio's answer would be taken for lost and could be sent twice"
+        )
+    if sending.unknown_after <= sending.reconcile_after:
+        raise ConfigError(
+            f"{source}: [sending] unknown_after "
+            f"({format_duration(sending.unknown_after)}) must be longer than "
+            f"reconcile_after ({format_duration(sending.reconcile_after)}): "
+            "the daemon must get to ask Twilio before it gives up asking"
         )
 
 

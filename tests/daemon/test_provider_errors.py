@@ -1,14 +1,17 @@
 """How the pipeline answers each kind of provider error, against the real
 twilio client and a fake Twilio that answers in Twilio's error JSON."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from daemon.pipeline import Outcome
+from daemon.gateways import build_gateway
+from daemon.pipeline import Outcome, Sender
 from daemon.sweep import sweep
 from store.consent import latest_consent
 from store.health import read_health
+from store.home import resolve_home
 from store.models import ConsentSource, MessageStatus
 from tests.daemon.sending import MORNING, person, status_of, text
 
@@ -118,6 +121,32 @@ def test_a_sweep_that_meets_refused_credentials_defers_the_rest_of_its_batch(
     assert summary.outcomes["paused"] == 3
     assert len(fake_twilio.requests) == 1
     assert "credentials" in read_health(practice).error.lower()
+
+
+def test_a_shorter_unknown_after_hands_the_text_to_staff_sooner(
+    practice, twilio_settings, fake_twilio, home_dir, clock
+):
+    settings = replace(
+        twilio_settings,
+        sending=replace(twilio_settings.sending, unknown_after=timedelta(minutes=5)),
+    )
+    gateway = build_gateway(settings, resolve_home(home_dir))
+    sender = Sender(settings, gateway, clock=clock)
+    patient = person(practice, settings)
+    message = text(practice, settings, patient)
+    fake_twilio.script("drop_before_accept")
+    sender.send_message(message.id)
+    fake_twilio.list_fails = 100
+
+    clock.now = MORNING + timedelta(minutes=4)
+    sweep(sender, version="test")
+    assert status_of(message).status == MessageStatus.SENDING
+
+    clock.now = MORNING + timedelta(minutes=6)
+    summary = sweep(sender, version="test")
+
+    assert summary.outcomes["unknown"] == 1
+    assert status_of(message).status == MessageStatus.UNKNOWN
 
 
 def test_a_dropped_connection_after_acceptance_is_reconciled_not_resent(

@@ -67,6 +67,7 @@ def test_defaults_match_the_agreed_values() -> None:
     assert settings.sending.max_attempts == 5
     assert settings.sending.retry_backoff == timedelta(seconds=30)
     assert settings.sending.reconcile_after == timedelta(minutes=2)
+    assert settings.sending.unknown_after == timedelta(minutes=20)
     assert settings.sending.timeout == timedelta(seconds=15)
     assert settings.sending.concurrency == 4
     assert settings.sending.sweep_batch == 500
@@ -177,6 +178,11 @@ def test_empty_optional_text_means_unset(tmp_path: Path) -> None:
             '[sending]\nreconcile_after = "20s"\ntimeout = "30s"',
             "reconcile_after (20s) must be longer than timeout (30s)",
         ),
+        (
+            '[sending]\nreconcile_after = "30m"',
+            "unknown_after (20m) must be longer than reconcile_after (30m)",
+        ),
+        ('[sending]\nunknown_after = "30s"', "[sending] unknown_after must be"),
         ("[sending]\nprocesses = 0", "[sending] processes must be a whole number"),
         ('[sending]\nquiet_hours = "9pm-8am"', "[sending] quiet_hours must be"),
         ('[sending]\nquiet_hours = "21:00-21:00"', "different start and end"),
