@@ -123,32 +123,6 @@ def test_a_sweep_that_meets_refused_credentials_defers_the_rest_of_its_batch(
     assert "credentials" in read_health(practice).error.lower()
 
 
-def test_a_shorter_unknown_after_hands_the_text_to_staff_sooner(
-    practice, twilio_settings, fake_twilio, home_dir, clock
-):
-    settings = replace(
-        twilio_settings,
-        sending=replace(twilio_settings.sending, unknown_after=timedelta(minutes=5)),
-    )
-    gateway = build_gateway(settings, resolve_home(home_dir))
-    sender = Sender(settings, gateway, clock=clock)
-    patient = person(practice, settings)
-    message = text(practice, settings, patient)
-    fake_twilio.script("drop_before_accept")
-    sender.send_message(message.id)
-    fake_twilio.list_fails = 100
-
-    clock.now = MORNING + timedelta(minutes=4)
-    sweep(sender, version="test")
-    assert status_of(message).status == MessageStatus.SENDING
-
-    clock.now = MORNING + timedelta(minutes=6)
-    summary = sweep(sender, version="test")
-
-    assert summary.outcomes["unknown"] == 1
-    assert status_of(message).status == MessageStatus.UNKNOWN
-
-
 def test_a_dropped_connection_after_acceptance_is_reconciled_not_resent(
     practice, twilio_settings, sender, fake_twilio, clock
 ):
@@ -229,20 +203,40 @@ def test_a_500_that_was_not_accepted_is_reconciled_then_sent_once(
     assert len(fake_twilio.messages) == 1
 
 
+@pytest.mark.parametrize(
+    ("unknown_after", "still_asking", "given_up"),
+    [(None, 19, 21), (5, 4, 6)],
+    ids=["default-20m", "set-to-5m"],
+)
 def test_no_answer_for_long_enough_makes_the_outcome_unknown_for_staff(
-    practice, twilio_settings, sender, fake_twilio, clock
+    practice,
+    twilio_settings,
+    fake_twilio,
+    home_dir,
+    clock,
+    unknown_after,
+    still_asking,
+    given_up,
 ):
-    patient = person(practice, twilio_settings)
-    message = text(practice, twilio_settings, patient)
+    settings = twilio_settings
+    if unknown_after is not None:
+        wait = timedelta(minutes=unknown_after)
+        settings = replace(
+            settings, sending=replace(settings.sending, unknown_after=wait)
+        )
+    gateway = build_gateway(settings, resolve_home(home_dir))
+    sender = Sender(settings, gateway, clock=clock)
+    patient = person(practice, settings)
+    message = text(practice, settings, patient)
     fake_twilio.script("drop_before_accept")
     sender.send_message(message.id)
     fake_twilio.list_fails = 100
 
-    clock.now = MORNING + timedelta(minutes=5)
+    clock.now = MORNING + timedelta(minutes=still_asking)
     sweep(sender, version="test")
     assert status_of(message).status == MessageStatus.SENDING
 
-    clock.now = MORNING + timedelta(minutes=30)
+    clock.now = MORNING + timedelta(minutes=given_up)
     summary = sweep(sender, version="test")
 
     stored = status_of(message)
