@@ -453,7 +453,7 @@ class Sender:
     def _unanswered(
         self, message: ScheduledMessage, exc: GatewayError, now: datetime
     ) -> Outcome:
-        if now - (message.claimed_at or now) < self.settings.sending.unknown_after:
+        if now - (message.claimed_at or now) < self.settings.sending.give_up_after:
             note_in_doubt(message, str(exc.code or "in_doubt"), str(exc), now=now)
             return Outcome.IN_DOUBT
 

@@ -10,7 +10,7 @@ import string
 import zoneinfo
 from collections.abc import Callable
 from datetime import time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import phonenumbers
 
@@ -22,6 +22,8 @@ from store.durations import (
 )
 from store.quiet import QuietHours, parse_quiet_hours
 from store.sms import MAX_BODY
+
+T = TypeVar("T")
 
 TEMPLATE_PLACEHOLDERS = ("first_name", "practice", "provider", "date", "time")
 # Replies that carriers, not the practice, act on: a patient who answers with
@@ -176,6 +178,17 @@ def quiet_hours(value: Any) -> QuietHours | None:
             f"Did you mean '{window.end:%H:%M}-{window.start:%H:%M}'?"
         )
     return window
+
+
+def unset_or(check: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """``check``, except that "" leaves the setting unset (None)."""
+
+    def check_unless_unset(value: Any) -> T | None:
+        if value == "":
+            return None
+        return check(value)
+
+    return check_unless_unset
 
 
 def duration_between(low: timedelta, high: timedelta) -> Callable[[Any], timedelta]:

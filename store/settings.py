@@ -72,11 +72,20 @@ class SendingSettings:
     max_attempts: int = 5
     retry_backoff: timedelta = timedelta(seconds=30)
     reconcile_after: timedelta = timedelta(minutes=2)
-    unknown_after: timedelta = timedelta(minutes=20)
+    unknown_after: timedelta | None = None
     timeout: timedelta = timedelta(seconds=15)
     concurrency: int = 4
     processes: int = 2
     sweep_batch: int = 500
+
+    @property
+    def give_up_after(self) -> timedelta:
+        """How long the daemon asks Twilio about an unanswered text before it
+        is marked unknown for staff: ``unknown_after`` when set, otherwise ten
+        times ``reconcile_after`` and at least 15 minutes."""
+        if self.unknown_after is not None:
+            return self.unknown_after
+        return max(self.reconcile_after * 10, timedelta(minutes=15))
 
 
 @dataclass(frozen=True)
@@ -260,10 +269,14 @@ _KEYS = (
     _Key(
         "sending",
         "unknown_after",
-        checks.duration_between(timedelta(minutes=1), timedelta(days=7)),
-        "20m",
+        checks.unset_or(
+            checks.duration_between(timedelta(minutes=1), timedelta(days=7))
+        ),
+        "",
         "How long the daemon keeps asking Twilio about a text it cannot get an "
-        "answer on before marking it unknown for staff to decide (default: 20m).",
+        "answer on before marking it unknown for staff to decide; longer than "
+        "reconcile_after (default: unset, ten times reconcile_after and at "
+        "least 15m).",
     ),
     _Key(
         "sending",
@@ -458,12 +471,12 @@ def _check_together(settings: Settings, source: str) -> None:
             f"timeout ({format_duration(sending.timeout)}): a text still waiting "
             "for Twilio's answer would be taken for lost and could be sent twice"
         )
-    if sending.unknown_after <= sending.reconcile_after:
+    wait = sending.unknown_after
+    if wait is not None and wait <= sending.reconcile_after:
         raise ConfigError(
-            f"{source}: [sending] unknown_after "
-            f"({format_duration(sending.unknown_after)}) must be longer than "
-            f"reconcile_after ({format_duration(sending.reconcile_after)}): "
-            "the daemon must get to ask Twilio before it gives up asking"
+            f"{source}: [sending] unknown_after ({format_duration(wait)}) must be "
+            f"longer than reconcile_after ({format_duration(sending.reconcile_after)}"
+            "): the daemon must get to ask Twilio before it gives up asking"
         )
 
 

@@ -67,7 +67,8 @@ def test_defaults_match_the_agreed_values() -> None:
     assert settings.sending.max_attempts == 5
     assert settings.sending.retry_backoff == timedelta(seconds=30)
     assert settings.sending.reconcile_after == timedelta(minutes=2)
-    assert settings.sending.unknown_after == timedelta(minutes=20)
+    assert settings.sending.unknown_after is None
+    assert settings.sending.give_up_after == timedelta(minutes=20)
     assert settings.sending.timeout == timedelta(seconds=15)
     assert settings.sending.concurrency == 4
     assert settings.sending.sweep_batch == 500
@@ -155,6 +156,24 @@ def test_empty_optional_text_means_unset(tmp_path: Path) -> None:
     assert settings.sms.from_number is None
 
 
+@pytest.mark.parametrize(
+    ("sending", "give_up"),
+    [
+        ("", timedelta(minutes=20)),
+        ('reconcile_after = "30m"', timedelta(hours=5)),
+        ('reconcile_after = "1m"', timedelta(minutes=15)),
+        ('unknown_after = ""', timedelta(minutes=20)),
+        ('unknown_after = "45m"', timedelta(minutes=45)),
+    ],
+)
+def test_the_unknown_give_up_follows_reconcile_after_unless_set(
+    tmp_path: Path, sending: str, give_up: timedelta
+) -> None:
+    path = write(tmp_path, f"[sending]\n{sending}\n")
+
+    assert load_settings(path).sending.give_up_after == give_up
+
+
 # Bad values: every message names the file, [section] key and what is allowed
 
 
@@ -179,7 +198,7 @@ def test_empty_optional_text_means_unset(tmp_path: Path) -> None:
             "reconcile_after (20s) must be longer than timeout (30s)",
         ),
         (
-            '[sending]\nreconcile_after = "30m"',
+            '[sending]\nreconcile_after = "30m"\nunknown_after = "20m"',
             "unknown_after (20m) must be longer than reconcile_after (30m)",
         ),
         ('[sending]\nunknown_after = "30s"', "[sending] unknown_after must be"),
