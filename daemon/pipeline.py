@@ -26,7 +26,12 @@ from daemon.gateways import Accepted, ErrorKind, Gateway, GatewayError, Outgoing
 from store.audit import SYSTEM_ACTOR
 from store.consent import current_consent, revoke_consent
 from store.db import database
-from store.deliveries import Delivery, record_deliveries, store_bodies
+from store.deliveries import (
+    Delivery,
+    provider_ids_sent_near,
+    record_deliveries,
+    store_bodies,
+)
 from store.health import note_problem
 from store.lifecycle import (
     claim_message,
@@ -417,8 +422,11 @@ class Sender:
         now = self.clock()
         claimed_at = message.claimed_at or now
         try:
+            # Texts of the patient's already recorded under a provider id; a day
+            # back is far more than the window the provider is asked about.
+            others = provider_ids_sent_near(message, claimed_at - timedelta(days=1))
             found = self.gateway.find_sent(
-                message.to_number, claimed_at, message.body, message.id
+                message.to_number, claimed_at, message.body, message.id, others
             )
         except GatewayError as exc:
             return self._unanswered(message, exc, now)

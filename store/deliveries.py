@@ -304,3 +304,20 @@ def store_bodies(bodies: Sequence[tuple[ScheduledMessage, str]]) -> list[bool]:
             message.body = body
             message._dirty.discard("body")  # type: ignore[attr-defined]
     return stored
+
+
+def provider_ids_sent_near(message: ScheduledMessage, since: datetime) -> set[str]:
+    """The provider ids of the patient's other texts recorded as sent since
+    ``since``: when the provider is asked whether ``message`` went out, a
+    text it lists under one of these ids is another of ours, not this one."""
+    rows = (
+        ScheduledMessage.for_tenant(message.practice_id)
+        .select(ScheduledMessage.provider_sid)
+        .where(
+            (ScheduledMessage.patient == message.patient_id)
+            & (ScheduledMessage.status == MessageStatus.SENT)
+            & (ScheduledMessage.sent_at >= since)
+            & (ScheduledMessage.id != message.id)
+        )
+    )
+    return {row.provider_sid for row in rows if row.provider_sid}

@@ -1,6 +1,7 @@
 """What a send gateway takes, returns and raises, and how errors are classed."""
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -240,10 +241,16 @@ class Gateway(Protocol):
         ...
 
     def find_sent(
-        self, to: str, since: datetime, body: str, message_id: int
+        self,
+        to: str,
+        since: datetime,
+        body: str,
+        message_id: int,
+        exclude: Collection[str] = (),
     ) -> Accepted | None:
         """Return the provider's record of this text if it was accepted since
-        ``since``, or None when it surely was not.
+        ``since``, or None when it surely was not. Provider ids in ``exclude``
+        belong to other texts already recorded, and are passed over.
 
         Raises GatewayError when the provider cannot answer.
         """

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,7 +84,12 @@ class OutboxGateway:
         return Accepted(sid, info.segments, self.name)
 
     def find_sent(
-        self, to: str, since: datetime, body: str, message_id: int
+        self,
+        to: str,
+        since: datetime,
+        body: str,
+        message_id: int,
+        exclude: Collection[str] = (),
     ) -> Accepted | None:
         """Return the newest outbox line for this message written since
         ``since`` (less ``RECONCILE_SLACK``), or None.
@@ -103,6 +109,7 @@ class OutboxGateway:
                         and record.get("message_id") == message_id
                         and record.get("to") == to
                         and record.get("body") == body
+                        and record.get("sid") not in exclude
                         and _when(record) >= cutoff
                     ):
                         found = Accepted(

@@ -3,8 +3,10 @@
 import json
 import logging
 import os
+import re
 import threading
 import unicodedata
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -148,21 +150,28 @@ class TwilioGateway:
         return accepted
 
     def find_sent(
-        self, to: str, since: datetime, body: str, message_id: int
+        self,
+        to: str,
+        since: datetime,
+        body: str,
+        message_id: int,
+        exclude: Collection[str] = (),
     ) -> Accepted | None:
         """Return Twilio's record of this text if it was created since
         ``since`` (less ``RECONCILE_SLACK``), the newest one if several.
 
-        Matches on number and body (see ``_same_text``), paging back through
-        the texts to that number until well before ``since``. Raises GatewayError when
-        Twilio cannot be asked, or holds too many texts to that number to
-        check.
+        Matches on number and body (see ``_SameText``), paging back through
+        the texts to that number until well before ``since``, and passes over
+        the ids in ``exclude`` (texts already recorded for other rows). Raises
+        GatewayError when Twilio cannot be asked, or holds too many texts to
+        that number to check.
         """
         cutoff = since - RECONCILE_SLACK
         # Twilio lists newest first; once a page reaches well before the claim
         # there is nothing older to find. The margin allows for the order of
         # queued messages, which have no send date yet.
         stop_at = cutoff - RECONCILE_SCAN_MARGIN
+        ours = _SameText(body)
 
         matches = []
         try:
@@ -182,7 +191,8 @@ class TwilioGateway:
                         "went out.",
                     )
                 if (
-                    _same_text(m.body, body)
+                    ours(m.body)
+                    and m.sid not in exclude
                     and created is not None
                     and created >= cutoff
                     and (m.direction or "outbound").startswith("outbound")
@@ -237,36 +247,64 @@ class TwilioGateway:
         return client
 
 
-def _same_text(listed: str | None, ours: str) -> bool:
-    """Whether a text Twilio lists is the one we handed over.
+class _SameText:
+    """Recognises our text in Twilio's list, as sent or as Smart Encoding
+    rewrote it.
 
-    Equal, or equal but for quotes, dashes, dots and spaces: a Messaging
-    Service with Smart Encoding stores the text with its typographic quotes,
-    dashes, ellipses and odd spaces made plain, and an exact match would take
-    a text that went out for one that never did, and send it again.
+    A Messaging Service with Smart Encoding stores the text with typographic
+    quotes, dashes, ellipses, odd spaces and the like replaced by plain ones;
+    an exact match would take a text that went out for one that never did,
+    and send it again. So a character of ours that Smart Encoding may rewrite
+    matches itself or the plain stand-in of its kind: a quote-like mark, a
+    straight quote; a dash, a hyphen; a space, a space; an ellipsis, three
+    dots; anything else of the kind, one ASCII mark. Letters, digits and
+    plain characters must be equal, so two different texts of ours do not
+    match each other.
     """
-    if listed is None:
-        return False
-    if listed == ours:
-        return True
-    wording = _wording(ours)
-    return bool(wording) and _wording(listed) == wording
+
+    def __init__(self, ours: str) -> None:
+        self.ours = ours
+        self._pattern = re.compile("".join(map(_pattern_for, ours)), re.DOTALL)
+
+    def __call__(self, listed: str | None) -> bool:
+        if listed is None:
+            return False
+        return listed == self.ours or self._pattern.fullmatch(listed) is not None
 
 
-# The plain characters Smart Encoding writes in place of typographic ones.
-_PLAIN_STAND_INS = frozenset("'\"-.")
+def _pattern_for(ch: str) -> str:
+    stand_in = _stand_in(ch)
+    if stand_in is None:
+        return re.escape(ch)
+    return f"(?:{re.escape(ch)}|{stand_in})"
 
 
-def _wording(text: str) -> str:
-    return "".join(
-        ch
-        for ch in text
-        if not (
-            ch.isspace()
-            or ch in _PLAIN_STAND_INS
-            or (not ch.isascii() and unicodedata.category(ch)[0] in "PZ")
-        )
-    )
+# Letters and digits of any script, and their combining marks, go as they
+# are. Modifier letters (category Lm) do not: primes and apostrophe-like
+# marks are among them.
+_KEPT_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lo", "Nd", "Nl", "No", "Mn", "Mc"})
+_QUOTE_WORDS = ("QUOTATION", "APOSTROPHE", "PRIME", "ACCENT", "COMMA")
+
+
+def _stand_in(ch: str) -> str | None:
+    """The pattern of what Smart Encoding may write for ``ch``; None for a
+    character it leaves alone."""
+    if ch == "`":
+        return "'"
+    if ch.isascii() or unicodedata.category(ch) in _KEPT_CATEGORIES:
+        return None
+
+    category = unicodedata.category(ch)
+    name = unicodedata.name(ch, "")
+    if "ELLIPSIS" in name:
+        return r"\.\.\."
+    if category[0] == "Z":
+        return " "
+    if category == "Pd" or any(w in name for w in ("DASH", "HYPHEN", "MINUS")):
+        return "-"
+    if category in ("Pi", "Pf", "Lm", "Sk") or any(w in name for w in _QUOTE_WORDS):
+        return "[\"']"
+    return r"[!-/:-@\[-`{-~]"
 
 
 def _segments(num_segments: str | None) -> int | None:

@@ -280,18 +280,58 @@ def test_find_sent_matches_body_and_time(
     assert gateway.find_sent(PATIENT, later, "Hi", 1) is None
 
 
-def test_find_sent_sees_through_smart_encoding_only(
-    gateway: TwilioGateway, fake_twilio: FakeTwilio
+@pytest.mark.parametrize(
+    "ours",
+    [
+        "\u201cSee you\u201d \u2013 Dr\u00a0Ng\u2019s office\u2026",
+        "Don\u00b4t forget: 3\u202fpm, Dr O\u02bcNeil \u00abroom 2\u00bb",
+        "\u275bBring\u275c your card \u2014 and `ID`",
+        "Hola Jos\u00e9 \u2013 ma\u00f1ana 9:30 \U0001f9b7",
+    ],
+)
+def test_find_sent_sees_through_smart_encoding(
+    gateway: TwilioGateway, fake_twilio: FakeTwilio, ours: str
 ) -> None:
     since = datetime.now(UTC)
-    ours = "\u201cSee you\u201d \u2013 Dr\u00a0Ng\u2019s office\u2026"
     fake_twilio.smart_encoding = True
     sent = gateway.send(outgoing(body=ours))
 
-    assert fake_twilio.messages[0].body == '"See you" - Dr Ng\'s office...'
     assert gateway.find_sent(PATIENT, since, ours, 1) == sent
-    assert gateway.find_sent(PATIENT, since, '"See you" - Dr Ng\'s office!', 1) is None
-    assert gateway.find_sent(PATIENT, since, "See you - Dr Wu's office...", 1) is None
+
+
+@pytest.mark.parametrize(
+    ("sent_body", "ours"),
+    [
+        ("Your balance of $12.50 is due.", "Your balance of $1250 is due."),
+        ("Take 1.5 tablets", "Take 15 tablets"),
+        ("We'll call", "Well call"),
+        ("Please re-sign", "Please resign"),
+        ("Room 1 2", "Room 12"),
+        ("See you at 9.30", "See you at 930"),
+        ("Dr Ng\u2019s office\u2026", "Dr Ng's office!"),
+    ],
+)
+def test_find_sent_does_not_take_one_text_for_another(
+    gateway: TwilioGateway, fake_twilio: FakeTwilio, sent_body: str, ours: str
+) -> None:
+    since = datetime.now(UTC)
+    fake_twilio.smart_encoding = True
+    gateway.send(outgoing(body=sent_body))
+
+    assert gateway.find_sent(PATIENT, since, ours, 1) is None
+
+
+def test_find_sent_passes_over_texts_already_recorded(
+    gateway: TwilioGateway, fake_twilio: FakeTwilio
+) -> None:
+    since = datetime.now(UTC)
+    first = gateway.send(outgoing(body="Hi"))
+    second = gateway.send(outgoing(body="Hi"))
+
+    found = gateway.find_sent(PATIENT, since, "Hi", 1, {second.provider_sid})
+    assert found == first
+    taken = {first.provider_sid, second.provider_sid}
+    assert gateway.find_sent(PATIENT, since, "Hi", 1, taken) is None
 
 
 def test_find_sent_fails_when_listing_fails(

@@ -184,6 +184,25 @@ def test_a_different_text_to_the_same_number_is_not_taken_for_ours(
     assert [m.body for m in fake_twilio.messages] == ["Your bridge is ready."]
 
 
+def test_the_same_text_twice_is_not_taken_for_the_one_already_recorded(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    patient = person(practice, twilio_settings)
+    first = text(practice, twilio_settings, patient, body="Your crown is ready.")
+    again = text(practice, twilio_settings, patient, body="Your crown is ready.")
+    fake_twilio.script("ok", "500")
+
+    assert sender.send_message(first.id) is Outcome.SENT
+    assert sender.send_message(again.id) is Outcome.IN_DOUBT
+    clock.now = MORNING + timedelta(minutes=3)
+    sweep(sender, version="test")
+
+    # Twilio lists the first one only; it is not the second's.
+    assert status_of(again).status == MessageStatus.PENDING
+    assert status_of(again).provider_sid != status_of(first).provider_sid
+    assert len(fake_twilio.messages) == 1
+
+
 def test_a_500_that_was_not_accepted_is_reconciled_then_sent_once(
     practice, twilio_settings, sender, fake_twilio, clock
 ):

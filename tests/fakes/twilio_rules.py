@@ -69,22 +69,23 @@ GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
 
 
 # What a Messaging Service with Smart Encoding replaces before it stores and
-# sends a text, when everything else in it is GSM-7: typographic quotes,
-# dashes, ellipses and unusual spaces. A sample of Twilio's list.
+# sends a text, when everything else in it is GSM-7: Twilio's published list
+# of quote-like marks, with the common dashes, ellipsis and spaces.
+_DOUBLE_QUOTES = (
+    "\u00ab\u00bb\u201c\u201d\u02ba\u02ee\u201f\u275d\u275e\u301d\u301e\uff02"
+)
+_SINGLE_QUOTES = (
+    "\u2018\u2019\u02bb\u02c8\u02bc\u02bd\u02b9\u201b\uff07\u00b4\u02ca`\u02cb"
+    "\u275b\u275c"
+)
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+_SPACES = "\u00a0\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
 SMART_ENCODING = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2026": "...",
-        "\u00a0": " ",
-        "\u2009": " ",
-    }
+    {ch: '"' for ch in _DOUBLE_QUOTES}
+    | {ch: "'" for ch in _SINGLE_QUOTES}
+    | {ch: "-" for ch in _DASHES}
+    | {ch: " " for ch in _SPACES}
+    | {"\u2026": "..."}
 )
 
 
