@@ -168,11 +168,22 @@ class SendChecks:
         prepared.consent_id = consent.id
 
         if prepared.appointment is not None:
-            appointment = get_appointment(prepared.practice, prepared.appointment.id)
-            appointment.practice = prepared.practice
+            practice = prepared.practice
+            appointment = get_appointment(practice, prepared.appointment.id)
+            appointment.practice = practice
             verdict = self._check_reminder(message, appointment, now)
             if verdict is not None:
                 return verdict
+
+            # The text stored for this attempt must be the one that goes; a
+            # changed provider or name means writing it again, next pass.
+            body = render_reminder(
+                appointment, practice, self.settings.reminders.template
+            )
+            if body != prepared.body:
+                reason = "The appointment's details changed; its text is written again."
+                defer_message(message, now, reason, now=now, forget_body=True)
+                return Outcome.DEFERRED
             prepared.appointment = appointment
 
         prepared.checked_at = now
@@ -210,7 +221,9 @@ class SendChecks:
             # and let the reminder rules place it for the new time.
             from store.reminders import sync_reminders
 
-            defer_message(message, now, "The appointment has moved.", now=now)
+            defer_message(
+                message, now, "The appointment has moved.", now=now, forget_body=True
+            )
             sync_reminders(appointment, self.settings, now=now)
             return Outcome.DEFERRED
         return None

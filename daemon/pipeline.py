@@ -251,7 +251,8 @@ class Sender:
         # may have let consent be withdrawn, the visit be cancelled, quiet
         # hours begin, or the appointment start, since.
         checked_at = prepared.checked_at
-        if checked_at is None or now - checked_at > RECHECK_AFTER:
+        # A clock stepped back counts as late too: its "ago" cannot be trusted.
+        if checked_at is None or not timedelta(0) <= now - checked_at <= RECHECK_AFTER:
             verdict = self.checks.recheck(prepared, now)
             if verdict is not None:
                 return verdict

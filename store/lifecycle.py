@@ -172,10 +172,15 @@ def defer_message(
     reason: str,
     *,
     now: datetime | None = None,
+    forget_body: bool = False,
 ) -> bool:
     """Put a message back to wait until ``due_at`` without counting an attempt
-    (quiet hours, paused sending)."""
-    return _back_to_pending(message, due_at, "deferred", reason, now=now, refund=True)
+    (quiet hours, paused sending). ``forget_body`` clears a reminder's text
+    written for this attempt, when what it says has changed."""
+    extra = {"body": ""} if forget_body else {}
+    return _back_to_pending(
+        message, due_at, "deferred", reason, now=now, refund=True, **extra
+    )
 
 
 def mark_expired(
@@ -284,6 +289,7 @@ def _back_to_pending(
     *,
     now: datetime | None,
     refund: bool,
+    **extra: Any,
 ) -> bool:
     now = now or utcnow()
     fields: dict[str, Any] = {
@@ -292,6 +298,7 @@ def _back_to_pending(
         "last_error": error,
         "version": ScheduledMessage.version + 1,
         "claim_token": "",
+        **extra,
     }
     if refund:
         fields["attempts"] = _one_fewer_attempt()

@@ -15,6 +15,7 @@ from store.appointments import (
     reminders_for,
     reschedule_appointment,
     set_appointment_status,
+    update_appointment,
 )
 from store.consent import current_consent, grant_consent, revoke_consent
 from store.health import read_health
@@ -485,6 +486,105 @@ def test_a_visit_cancelled_mid_slice_gets_no_reminder(
     assert [status_of(r).status for r in reminders] == ["sent", "cancelled", "sent"]
     assert "cancelled" in status_of(reminders[1]).last_error
     assert len(fake_twilio.messages) == 2
+
+
+def test_a_visit_changed_mid_slice_has_its_reminder_written_again(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    starts = MORNING + timedelta(hours=3)
+    visits, reminders = [], []
+    for n in range(3):
+        patient = person(practice, twilio_settings, phone=f"(212) 555-01{n:02d}")
+        visit = confirmed_visit(practice, twilio_settings, patient, starts)
+        visits.append(visit)
+        reminders += [r for r in reminders_for(visit) if r.status == "pending"]
+    clock.now = starts - timedelta(minutes=30)
+    slow_provider(sender, clock, minutes=2)
+    after_first_send(
+        sender,
+        lambda: update_appointment(
+            practice,
+            visits[1].id,
+            provider="Dr Baker",
+            actor="desk",
+            settings=twilio_settings,
+            now=clock.now,
+        ),
+    )
+
+    sweep(sender, version="test")
+
+    # Put back, with no text of the old wording left on the row.
+    held = status_of(reminders[1])
+    assert (held.status, held.body) == ("pending", "")
+    assert [status_of(r).status for r in (reminders[0], reminders[2])] == [
+        "sent",
+        "sent",
+    ]
+    assert len(fake_twilio.messages) == 2
+
+    clock.now = held.due_at
+    sweep(sender, version="test")
+
+    assert status_of(reminders[1]).status == "sent"
+    assert "Dr Baker" in fake_twilio.messages[-1].body
+
+
+def test_a_visit_moved_mid_slice_behind_the_stores_back_is_put_back_blank(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    starts = MORNING + timedelta(hours=3)
+    visits, reminders = [], []
+    for n in range(2):
+        patient = person(practice, twilio_settings, phone=f"(212) 555-01{n:02d}")
+        visit = confirmed_visit(practice, twilio_settings, patient, starts)
+        visits.append(visit)
+        reminders += [r for r in reminders_for(visit) if r.status == "pending"]
+    clock.now = starts - timedelta(minutes=30)
+    slow_provider(sender, clock, minutes=2)
+    # Another tool writes the new start straight into the table.
+    after_first_send(
+        sender,
+        lambda: (
+            Appointment.update(starts_at=starts + timedelta(hours=2))
+            .where(Appointment.id == visits[1].id)
+            .execute()
+        ),
+    )
+
+    sweep(sender, version="test")
+
+    moved = [r for r in reminders_for(visits[1]) if r.status == "pending"]
+    assert moved and all(r.body == "" for r in moved)
+    assert status_of(reminders[0]).status == "sent"
+    assert len(fake_twilio.messages) == 1
+
+
+def test_a_clock_stepped_back_mid_slice_still_rechecks_consent(
+    practice, twilio_settings, sender, fake_twilio, clock
+):
+    patients = [
+        person(practice, twilio_settings, phone=f"(212) 555-01{n:02d}")
+        for n in range(3)
+    ]
+    messages = [text(practice, twilio_settings, p) for p in patients]
+
+    def withdraw_and_step_back() -> None:
+        revoke_consent(
+            practice,
+            patients[1].id,
+            source="stop_reply",
+            actor="desk",
+            settings=twilio_settings,
+            now=clock.now,
+        )
+        clock.now -= timedelta(minutes=10)
+
+    after_first_send(sender, withdraw_and_step_back)
+
+    sweep(sender, version="test")
+
+    assert [status_of(m).status for m in messages] == ["sent", "cancelled", "sent"]
 
 
 def test_a_prompt_slice_is_not_read_again_per_text(
