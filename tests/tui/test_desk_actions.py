@@ -307,7 +307,7 @@ async def test_days_move_back_and_forth_and_go_to_a_date(make_app, seeded):
     [("f2", "a"), ("f2", "e"), ("f4", "n"), ("f3", "a"), ("f3", "e")],
     ids=["book", "edit-appointment", "compose", "add-patient", "edit-patient"],
 )
-async def test_forms_fit_a_24_line_terminal_without_scrolling(
+async def test_forms_keep_their_buttons_in_view_on_a_24_line_terminal(
     make_app, seeded, screen_key, dialog_key
 ):
     app = make_app()
@@ -318,10 +318,17 @@ async def test_forms_fit_a_24_line_terminal_without_scrolling(
         await pilot.press(dialog_key)
         await settle(pilot)
 
-        form = app.screen.query_one(".dialog.form", VerticalScroll)
+        fields = app.screen.query_one(".form-fields", VerticalScroll)
         save = app.screen.query_one("#save", Button)
-        assert form.max_scroll_y == 0
-        assert save.region.bottom <= form.content_region.bottom
+        assert fields.max_scroll_y == 0
+        assert save.region.bottom <= app.size.height - 1
+
+        # A long error at the foot: it is scrolled to, the buttons stay.
+        app.screen.show_error(RuntimeError("Could not save this. " * 12))
+        await settle(pilot)
+        error = app.screen.query_one(".form-error")
+        assert save.region.bottom <= app.size.height - 1
+        assert fields.region.contains_region(error.region)
 
 
 async def test_the_person_at_the_desk_goes_on_the_audit_trail(make_app, seeded):

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# A button with its border: what the dialog keeps free for its row of them.
+BUTTON_HEIGHT = 3
+
 
 class ConfirmModal(ModalScreen[bool]):
     """Ask yes or no before something that cannot be undone."""
@@ -84,10 +87,11 @@ class FormModal(ModalScreen[T]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog form"):
+        with Vertical(classes="dialog form"):
             yield Label(self.TITLE_TEXT, classes="dialog-title")
-            yield from self.compose_fields()
-            yield Static("", classes="form-error", markup=False)
+            with VerticalScroll(classes="form-fields"):
+                yield from self.compose_fields()
+                yield Static("", classes="form-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(
                     f"{self.SAVE_LABEL} (ctrl+s)", variant="primary", id="save"
@@ -103,6 +107,24 @@ class FormModal(ModalScreen[T]):
             if control.focusable:
                 control.focus()
                 break
+
+    def on_resize(self) -> None:
+        # The buttons stay in view however long the form grows (an error, a
+        # list of matching patients): the fields scroll in what the title and
+        # the buttons leave of the dialog's height.
+        dialog = self.query_one(".dialog.form", Vertical)
+        title = self.query_one(".dialog-title", Label)
+        buttons = self.query_one(".dialog-buttons", Horizontal)
+        tallest = dialog.styles.max_height
+        if tallest is None:
+            return
+        room = (
+            int(tallest.resolve(self.size, self.app.size))
+            - dialog.styles.gutter.height
+            - (1 + title.styles.margin.bottom)
+            - max(buttons.outer_size.height, BUTTON_HEIGHT)
+        )
+        self.query_one(".form-fields").styles.max_height = max(room, 3)
 
     def action_close_dialog(self) -> None:
         self.dismiss(None)
@@ -183,6 +205,8 @@ class FormModal(ModalScreen[T]):
         general = self.query_one(".form-error", Static)
         general.update(str(exc))
         general.add_class("-shown")
+        # At the foot of fields that may scroll: bring it into view.
+        self.call_after_refresh(general.scroll_visible, animate=False)
 
     def field_names(self, field: FormField) -> tuple[str, ...]:
         """The store's names for a field; forms widen this when one input
