@@ -20,6 +20,7 @@ from store.lifecycle import CLAIM_GUARD, claim_guard
 from store.models import (
     ConsentRecord,
     MessageStatus,
+    Patient,
     ScheduledMessage,
     SentMessage,
     utcnow,
@@ -307,15 +308,21 @@ def store_bodies(bodies: Sequence[tuple[ScheduledMessage, str]]) -> list[bool]:
 
 
 def provider_ids_sent_near(message: ScheduledMessage, since: datetime) -> set[str]:
-    """The provider ids of the patient's other texts recorded as sent since
-    ``since``: when the provider is asked whether ``message`` went out, a
-    text it lists under one of these ids is another of ours, not this one."""
+    """The provider ids of the other texts recorded as sent to ``message``'s
+    number since ``since``, whoever they were for (a family can share one
+    mobile): when the provider is asked whether ``message`` went out, a text
+    it lists under one of these ids is another of ours, not this one."""
+    sharing = Patient.for_tenant(message.practice_id).where(
+        Patient.phone == message.to_number
+    )
+    patients = {message.patient_id, *(p.id for p in sharing.select(Patient.id))}
     rows = (
         ScheduledMessage.for_tenant(message.practice_id)
         .select(ScheduledMessage.provider_sid)
         .where(
-            (ScheduledMessage.patient == message.patient_id)
+            ScheduledMessage.patient.in_(patients)
             & (ScheduledMessage.status == MessageStatus.SENT)
+            & (ScheduledMessage.to_number == message.to_number)
             & (ScheduledMessage.sent_at >= since)
             & (ScheduledMessage.id != message.id)
         )

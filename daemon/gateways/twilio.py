@@ -3,9 +3,7 @@
 import json
 import logging
 import os
-import re
 import threading
-import unicodedata
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +22,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from store.errors import ConfigError
 
+from . import smart_encoding
 from .base import Accepted, ErrorKind, GatewayError, Outgoing
 from .credentials import TwilioCredentials
 
@@ -249,62 +248,18 @@ class TwilioGateway:
 
 class _SameText:
     """Recognises our text in Twilio's list, as sent or as Smart Encoding
-    rewrote it.
-
-    A Messaging Service with Smart Encoding stores the text with typographic
-    quotes, dashes, ellipses, odd spaces and the like replaced by plain ones;
-    an exact match would take a text that went out for one that never did,
-    and send it again. So a character of ours that Smart Encoding may rewrite
-    matches itself or the plain stand-in of its kind: a quote-like mark, a
-    straight quote; a dash, a hyphen; a space, a space; an ellipsis, three
-    dots; anything else of the kind, one ASCII mark. Letters, digits and
-    plain characters must be equal, so two different texts of ours do not
-    match each other.
+    rewrote it (see ``smart_encoding``): each character Twilio may replace
+    matches itself or its replacement, and everything else must be equal.
     """
 
     def __init__(self, ours: str) -> None:
         self.ours = ours
-        self._pattern = re.compile("".join(map(_pattern_for, ours)), re.DOTALL)
+        self._pattern = smart_encoding.pattern_for(ours)
 
     def __call__(self, listed: str | None) -> bool:
         if listed is None:
             return False
         return listed == self.ours or self._pattern.fullmatch(listed) is not None
-
-
-def _pattern_for(ch: str) -> str:
-    stand_in = _stand_in(ch)
-    if stand_in is None:
-        return re.escape(ch)
-    return f"(?:{re.escape(ch)}|{stand_in})"
-
-
-# Letters and digits of any script, and their combining marks, go as they
-# are. Modifier letters (category Lm) do not: primes and apostrophe-like
-# marks are among them.
-_KEPT_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lo", "Nd", "Nl", "No", "Mn", "Mc"})
-_QUOTE_WORDS = ("QUOTATION", "APOSTROPHE", "PRIME", "ACCENT", "COMMA")
-
-
-def _stand_in(ch: str) -> str | None:
-    """The pattern of what Smart Encoding may write for ``ch``; None for a
-    character it leaves alone."""
-    if ch == "`":
-        return "'"
-    if ch.isascii() or unicodedata.category(ch) in _KEPT_CATEGORIES:
-        return None
-
-    category = unicodedata.category(ch)
-    name = unicodedata.name(ch, "")
-    if "ELLIPSIS" in name:
-        return r"\.\.\."
-    if category[0] == "Z":
-        return " "
-    if category == "Pd" or any(w in name for w in ("DASH", "HYPHEN", "MINUS")):
-        return "-"
-    if category in ("Pi", "Pf", "Lm", "Sk") or any(w in name for w in _QUOTE_WORDS):
-        return "[\"']"
-    return r"[!-/:-@\[-`{-~]"
 
 
 def _segments(num_segments: str | None) -> int | None:

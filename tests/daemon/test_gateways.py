@@ -287,6 +287,7 @@ def test_find_sent_matches_body_and_time(
         "Don\u00b4t forget: 3\u202fpm, Dr O\u02bcNeil \u00abroom 2\u00bb",
         "\u275bBring\u275c your card \u2014 and `ID`",
         "Hola Jos\u00e9 \u2013 ma\u00f1ana 9:30 \U0001f9b7",
+        "Please arrive \u00bd hour early\u200b, Ms Pen\u0303a\u201a thanks",
     ],
 )
 def test_find_sent_sees_through_smart_encoding(

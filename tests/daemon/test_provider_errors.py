@@ -184,12 +184,14 @@ def test_a_different_text_to_the_same_number_is_not_taken_for_ours(
     assert [m.body for m in fake_twilio.messages] == ["Your bridge is ready."]
 
 
+@pytest.mark.parametrize("shared_mobile", [False, True], ids=["same", "family"])
 def test_the_same_text_twice_is_not_taken_for_the_one_already_recorded(
-    practice, twilio_settings, sender, fake_twilio, clock
+    practice, twilio_settings, sender, fake_twilio, clock, shared_mobile
 ):
-    patient = person(practice, twilio_settings)
-    first = text(practice, twilio_settings, patient, body="Your crown is ready.")
-    again = text(practice, twilio_settings, patient, body="Your crown is ready.")
+    parent = person(practice, twilio_settings)
+    child = person(practice, twilio_settings, name="Ana") if shared_mobile else parent
+    first = text(practice, twilio_settings, parent, body="Your visit is tomorrow.")
+    again = text(practice, twilio_settings, child, body="Your visit is tomorrow.")
     fake_twilio.script("ok", "500")
 
     assert sender.send_message(first.id) is Outcome.SENT

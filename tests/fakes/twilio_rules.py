@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from daemon.gateways.smart_encoding import smart_encoded
+
 API_VERSION = "2010-04-01"
 MAX_BODY = 1600
 
@@ -68,31 +70,10 @@ GSM_BASIC = frozenset(
 GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
 
 
-# What a Messaging Service with Smart Encoding replaces before it stores and
-# sends a text, when everything else in it is GSM-7: Twilio's published list
-# of quote-like marks, with the common dashes, ellipsis and spaces.
-_DOUBLE_QUOTES = (
-    "\u00ab\u00bb\u201c\u201d\u02ba\u02ee\u201f\u275d\u275e\u301d\u301e\uff02"
-)
-_SINGLE_QUOTES = (
-    "\u2018\u2019\u02bb\u02c8\u02bc\u02bd\u02b9\u201b\uff07\u00b4\u02ca`\u02cb"
-    "\u275b\u275c"
-)
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
-_SPACES = "\u00a0\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
-SMART_ENCODING = str.maketrans(
-    {ch: '"' for ch in _DOUBLE_QUOTES}
-    | {ch: "'" for ch in _SINGLE_QUOTES}
-    | {ch: "-" for ch in _DASHES}
-    | {ch: " " for ch in _SPACES}
-    | {"\u2026": "..."}
-)
-
-
 def smart_encode(body: str) -> str:
     """The body as a Smart Encoding service keeps it (unchanged when some
     character would still need UCS-2 after the replacements)."""
-    encoded = body.translate(SMART_ENCODING)
+    encoded = smart_encoded(body)
     if all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in encoded):
         return encoded
     return body
