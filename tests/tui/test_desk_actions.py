@@ -7,6 +7,7 @@ import pytest
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Input, Select
 
+from store.errors import InvalidInput
 from store.models import (
     Appointment,
     ConsentRecord,
@@ -328,6 +329,31 @@ async def test_forms_keep_their_buttons_in_view_on_a_24_line_terminal(
         await settle(pilot)
         error = app.screen.query_one(".form-error")
         assert save.region.bottom <= app.size.height - 1
+        assert fields.region.contains_region(error.region)
+
+
+async def test_the_field_in_use_and_its_error_stay_in_view_as_the_form_shrinks(
+    make_app, seeded
+):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_screen(pilot, "f2")
+        await pilot.press("a")
+        await settle(pilot)
+        form = app.screen
+        fields = form.query_one(".form-fields", VerticalScroll)
+        status = form.query_one("#field-status Select", Select)
+        status.focus()
+
+        await pilot.resize_terminal(80, 20)
+        await settle(pilot)
+        assert fields.region.contains_region(status.region)
+
+        form.query_one("#field-starts_at Input", Input).focus()
+        await settle(pilot)
+        form.show_error(InvalidInput("That time is in the past. " * 4, field="status"))
+        await settle(pilot)
+        error = form.query_one("#field-status .form-field--error")
         assert fields.region.contains_region(error.region)
 
 

@@ -126,6 +126,10 @@ class FormModal(ModalScreen[T]):
         )
         self.query_one(".form-fields").styles.max_height = max(room, 3)
 
+        # A smaller terminal must not leave the field being typed in out of view.
+        if self.focused is not None:
+            self.call_after_refresh(self.focused.scroll_visible, animate=False)
+
     def action_close_dialog(self) -> None:
         self.dismiss(None)
 
@@ -201,6 +205,8 @@ class FormModal(ModalScreen[T]):
             if name is not None and name in self.field_names(field):
                 field.show_error(str(exc))
                 field.control.focus()
+                # The error sits under the field: both must be in view.
+                self.call_after_refresh(field.scroll_visible, animate=False)
                 return
         general = self.query_one(".form-error", Static)
         general.update(str(exc))
