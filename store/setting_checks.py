@@ -186,7 +186,10 @@ def unset_or(check: Callable[[Any], T]) -> Callable[[Any], T | None]:
     def check_unless_unset(value: Any) -> T | None:
         if value == "":
             return None
-        return check(value)
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise ValueError(f'{exc} (or "" to leave it unset)') from None
 
     return check_unless_unset
 

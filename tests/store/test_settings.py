@@ -201,7 +201,7 @@ def test_the_unknown_give_up_follows_reconcile_after_unless_set(
             '[sending]\nreconcile_after = "30m"\nunknown_after = "20m"',
             "unknown_after (20m) must be longer than reconcile_after (30m)",
         ),
-        ('[sending]\nunknown_after = "30s"', "[sending] unknown_after must be"),
+        ('[sending]\nunknown_after = "30s"', "got '30s' (or \"\" to leave it unset)"),
         ("[sending]\nprocesses = 0", "[sending] processes must be a whole number"),
         ('[sending]\nquiet_hours = "9pm-8am"', "[sending] quiet_hours must be"),
         ('[sending]\nquiet_hours = "21:00-21:00"', "different start and end"),
