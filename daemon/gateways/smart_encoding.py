@@ -13,7 +13,8 @@ import re
 _GROUPS: tuple[tuple[str, str], ...] = (
     (
         '"',
-        "\u00ab\u00bb\u201c\u201d\u201e\u201f\u02ba\u02ee\u275d\u275e\u301d\u301e\uff02",
+        "\u00ab\u00bb\u201c\u201d\u201e\u201f\u02ba\u02ee"
+        "\u275d\u275e\u301d\u301e\uff02",
     ),
     (
         "'",

@@ -1,9 +1,10 @@
 """Shared pieces of the send-pipeline tests: a clock to pass time in, and
-patients and texts made through the store's services."""
+patients, texts and visits made through the store's services."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from store.appointments import book_appointment
 from store.consent import grant_consent
 from store.messages import schedule_message
 from store.models import ConsentSource, ScheduledMessage
@@ -57,3 +58,18 @@ def text(practice, settings, patient, at=MORNING, body="Your crown is ready."):
 
 def status_of(message):
     return ScheduledMessage.get_by_id(message.id)
+
+
+def confirmed_visit(  # type: ignore[no-untyped-def]
+    practice, settings, patient, starts_at
+):
+    """A confirmed appointment booked this morning, with its reminders."""
+    return book_appointment(
+        practice,
+        patient_id=patient.id,
+        starts_at=starts_at,
+        status="confirmed",
+        actor="desk",
+        settings=settings,
+        now=MORNING,
+    )
