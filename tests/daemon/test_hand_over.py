@@ -78,6 +78,15 @@ def test_an_appointment_starting_mid_slice_stops_the_rest_of_its_reminders(
     assert len(fake_twilio.messages) == 3
 
 
+def slow_visits(practice, settings, sender, clock, count):  # type: ignore[no-untyped-def]
+    """``count`` visits starting in 30 minutes, with their reminders due, and
+    a provider taking 2 minutes a text."""
+    starts = MORNING + timedelta(hours=3)
+    clock.now = starts - timedelta(minutes=30)
+    slow_provider(sender, clock, minutes=2)
+    return visits_at(practice, settings, starts, count)
+
+
 def after_first_send(sender, action) -> None:  # type: ignore[no-untyped-def]
     """Run ``action`` once the provider has accepted the slice's first text,
     as a desk would while the rest of it is still going out."""
@@ -130,10 +139,7 @@ def test_consent_withdrawn_mid_slice_stops_that_patients_text(
 def test_a_visit_cancelled_mid_slice_gets_no_reminder(
     practice, twilio_settings, sender, fake_twilio, clock
 ):
-    starts = MORNING + timedelta(hours=3)
-    visits, reminders = visits_at(practice, twilio_settings, starts, 3)
-    clock.now = starts - timedelta(minutes=30)
-    slow_provider(sender, clock, minutes=2)
+    visits, reminders = slow_visits(practice, twilio_settings, sender, clock, 3)
     after_first_send(
         sender,
         lambda: set_appointment_status(
@@ -156,10 +162,7 @@ def test_a_visit_cancelled_mid_slice_gets_no_reminder(
 def test_a_visit_changed_mid_slice_has_its_reminder_written_again(
     practice, twilio_settings, sender, fake_twilio, clock
 ):
-    starts = MORNING + timedelta(hours=3)
-    visits, reminders = visits_at(practice, twilio_settings, starts, 3)
-    clock.now = starts - timedelta(minutes=30)
-    slow_provider(sender, clock, minutes=2)
+    visits, reminders = slow_visits(practice, twilio_settings, sender, clock, 3)
     after_first_send(
         sender,
         lambda: update_appointment(
@@ -193,15 +196,12 @@ def test_a_visit_changed_mid_slice_has_its_reminder_written_again(
 def test_a_visit_moved_mid_slice_behind_the_stores_back_is_put_back_blank(
     practice, twilio_settings, sender, fake_twilio, clock
 ):
-    starts = MORNING + timedelta(hours=3)
-    visits, reminders = visits_at(practice, twilio_settings, starts, 2)
-    clock.now = starts - timedelta(minutes=30)
-    slow_provider(sender, clock, minutes=2)
+    visits, reminders = slow_visits(practice, twilio_settings, sender, clock, 2)
     # Another tool writes the new start straight into the table.
     after_first_send(
         sender,
         lambda: (
-            Appointment.update(starts_at=starts + timedelta(hours=2))
+            Appointment.update(starts_at=visits[1].starts_at + timedelta(hours=2))
             .where(Appointment.id == visits[1].id)
             .execute()
         ),
