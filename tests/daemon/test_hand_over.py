@@ -78,7 +78,9 @@ def test_an_appointment_starting_mid_slice_stops_the_rest_of_its_reminders(
     assert len(fake_twilio.messages) == 3
 
 
-def slow_visits(practice, settings, sender, clock, count):  # type: ignore[no-untyped-def]
+def slow_visits(  # type: ignore[no-untyped-def]
+    practice, settings, sender, clock, count
+):
     """``count`` visits starting in 30 minutes, with their reminders due, and
     a provider taking 2 minutes a text."""
     starts = MORNING + timedelta(hours=3)
