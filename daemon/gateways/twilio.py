@@ -159,7 +159,7 @@ class TwilioGateway:
         """Return Twilio's record of this text if it was created since
         ``since`` (less ``RECONCILE_SLACK``), the newest one if several.
 
-        Matches on number and body (see ``_SameText``), paging back through
+        Matches on number and body (see ``smart_encoding``), paging back through
         the texts to that number until well before ``since``, and passes over
         the ids in ``exclude`` (texts already recorded for other rows). Raises
         GatewayError when Twilio cannot be asked, or holds too many texts to
@@ -170,7 +170,8 @@ class TwilioGateway:
         # there is nothing older to find. The margin allows for the order of
         # queued messages, which have no send date yet.
         stop_at = cutoff - RECONCILE_SCAN_MARGIN
-        ours = _SameText(body)
+        # Ours as sent, or as Smart Encoding may have rewritten it.
+        ours = smart_encoding.pattern_for(body)
 
         matches = []
         try:
@@ -190,7 +191,8 @@ class TwilioGateway:
                         "went out.",
                     )
                 if (
-                    ours(m.body)
+                    m.body is not None
+                    and ours.fullmatch(m.body)
                     and m.sid not in exclude
                     and created is not None
                     and created >= cutoff
@@ -244,22 +246,6 @@ class TwilioGateway:
             self._http_clients.append(http_client)
         self._local.client = client
         return client
-
-
-class _SameText:
-    """Recognises our text in Twilio's list, as sent or as Smart Encoding
-    rewrote it (see ``smart_encoding``): each character Twilio may replace
-    matches itself or its replacement, and everything else must be equal.
-    """
-
-    def __init__(self, ours: str) -> None:
-        self.ours = ours
-        self._pattern = smart_encoding.pattern_for(ours)
-
-    def __call__(self, listed: str | None) -> bool:
-        if listed is None:
-            return False
-        return listed == self.ours or self._pattern.fullmatch(listed) is not None
 
 
 def _segments(num_segments: str | None) -> int | None:
