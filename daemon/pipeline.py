@@ -423,7 +423,7 @@ class Sender:
         now = self.clock()
         claimed_at = message.claimed_at or now
         try:
-            # Texts of the patient's already recorded under a provider id; a day
+            # Texts to this number already recorded under a provider id; a day
             # back is far more than the window the provider is asked about.
             others = provider_ids_sent_near(message, claimed_at - timedelta(days=1))
             found = self.gateway.find_sent(
